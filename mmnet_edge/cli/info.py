@@ -1,0 +1,50 @@
+"""``mmnet-edge info PATH``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mmnet_edge.errors import InputError
+
+
+def describe(path: Path) -> dict[str, object]:
+    """Describe a checkpoint (.safetensors), ONNX file (.onnx) or TensorRT engine."""
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from mmnet_edge.checkpoint import describe_checkpoint
+
+        return describe_checkpoint(path)
+    if suffix == ".onnx":
+        from mmnet_edge.export.onnx import describe_onnx
+
+        return describe_onnx(path)
+    if suffix in (".engine", ".plan", ".trt"):
+        from mmnet_edge.export.tensorrt import describe_engine
+
+        return describe_engine(path)
+    raise InputError(
+        f"{path}: unknown model file type {suffix!r}; expected .safetensors, .onnx or .engine"
+    )
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def info(path: Path, as_json: bool) -> None:
+    """Show what a checkpoint, ONNX model or TensorRT engine holds."""
+    d = describe(path)
+    if as_json:
+        click.echo(json.dumps(d, indent=2, sort_keys=True, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{d.get('kind', 'model')}: {path}", show_header=False)
+    for key, value in d.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, default=str)
+        table.add_row(str(key), str(value))
+    Console().print(table)
