@@ -61,15 +61,15 @@ class MMNetConfig:
         )
 
     @classmethod
-    def preset(cls, name: str, num_classes: int = 5) -> MMNetConfig:
-        """Return a named preset: ``paper``, ``paper-3class`` or ``tiny``."""
+    def preset(cls, name: str, num_classes: int | None = None) -> MMNetConfig:
+        """Return a named preset: ``paper``, ``paper-3class`` or ``tiny`` (default 5 classes)."""
         key = name.lower().replace("_", "-")
         if key == "paper":
-            return cls.paper(num_classes)
+            return cls.paper(num_classes or 5)
         if key == "tiny":
-            return cls.tiny(num_classes)
+            return cls.tiny(num_classes or 5)
         if key == "paper-3class":
-            if num_classes != 3:
+            if num_classes not in (None, 3):
                 raise ConfigError("preset 'paper-3class' has 3 classes; use 'paper' for others")
             return cls.paper_3class()
         raise ConfigError(f"unknown config preset {name!r}; choose paper, paper-3class or tiny")
