@@ -1,0 +1,357 @@
+"""``Runtime``: face alignment + preprocessing + any backend, in one object.
+
+Thread safety: a ``Runtime`` may be shared by threads. Alignment (the OpenCV detector
+is stateful) and inference each run under their own lock, so concurrent calls give the
+same results as serial ones; preprocessing runs unlocked. For throughput across threads
+prefer one ``Runtime`` per thread, or ``predict_batch``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from mmnet_edge.errors import InputError
+from mmnet_edge.metadata import ModelMetadata
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, to_tensor
+
+ImageLike = np.ndarray | str | os.PathLike[str]
+
+
+@dataclass
+class Prediction:
+    """One classified onset/apex pair."""
+
+    label: str
+    index: int
+    probabilities: dict[str, float]
+    timings_ms: dict[str, float]
+    face_box: tuple[float, float, float, float] | None = None
+    logits: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "index": self.index,
+            "probabilities": self.probabilities,
+            "timings_ms": self.timings_ms,
+            "face_box": list(self.face_box) if self.face_box else None,
+        }
+
+
+@dataclass
+class ClipPrediction(Prediction):
+    """A prediction on a clip: adds the chosen onset/apex frames and the motion curve."""
+
+    onset_index: int = 0
+    apex_index: int = 0
+    motion: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.update(onset_index=self.onset_index, apex_index=self.apex_index, motion=self.motion)
+        return d
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarray, ColorOrder]:
+    """Array passthrough, or read a file path with OpenCV (→ BGR)."""
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        if not path.is_file():
+            raise InputError(f"{name}: file not found: {path}")
+        data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if data is None:
+            raise InputError(f"{name}: {path} is not a readable image")
+        if data.dtype == np.uint16:
+            data = (data >> 8).astype(np.uint8)
+        return data, "bgr"
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"{name}: expected an image array or a path, got {type(image).__name__}")
+    return image, color
+
+
+def read_video(path: str | os.PathLike[str], max_frames: int = 2000) -> list[np.ndarray]:
+    """All frames (BGR) of a video file, at most ``max_frames``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    cap = cv2.VideoCapture(str(path))
+    frames: list[np.ndarray] = []
+    try:
+        if not cap.isOpened():
+            raise InputError(f"{path}: cannot open video (unknown codec or corrupt file)")
+        while len(frames) < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    if len(frames) < 2:
+        raise InputError(f"{path}: unreadable video or fewer than two frames decoded")
+    return frames
+
+
+class Runtime:
+    """Alignment + inference on a checkpoint, ONNX model or TensorRT engine.
+
+    >>> with Runtime("model.onnx", detector="face_detection_yunet_2023mar.onnx") as rt:
+    ...     pred = rt.predict("onset.jpg", "apex.jpg")
+    ...     print(pred.label, pred.probabilities)
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        backend: str = "auto",
+        device: str | None = None,
+        precision: str | None = None,
+        align: bool = True,
+        detector: Any = None,
+        aligner: Any = None,
+        color: ColorOrder = "bgr",
+        **runner_options: Any,
+    ) -> None:
+        from mmnet_edge.runtime.loader import open_runner
+
+        self.runner = open_runner(
+            model, backend=backend, device=device, precision=precision, **runner_options
+        )
+        self.metadata: ModelMetadata = self.runner.metadata
+        self.color: ColorOrder = color
+        self.align = align
+        self._aligner = aligner
+        self._detector = detector
+        self._align_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._closed = False
+        if align and aligner is None:
+            self._aligner = self._make_aligner(detector)
+
+    # ------------------------------------------------------------------ setup
+    def _make_aligner(self, detector: Any) -> Any:
+        from mmnet_edge.align import Aligner, YuNetDetector
+
+        if detector is None or isinstance(detector, (str, os.PathLike)):
+            detector = YuNetDetector(detector)
+        return Aligner(detector=detector, output_size=self.metadata.input_size)
+
+    @property
+    def backend(self) -> str:
+        """The backend actually in use (``torch``, ``onnxruntime`` or ``tensorrt``)."""
+        return self.runner.backend
+
+    @property
+    def backend_reason(self) -> str:
+        return str(getattr(self.runner, "reason", ""))
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.metadata.class_names
+
+    @property
+    def input_size(self) -> int:
+        return self.metadata.input_size
+
+    @property
+    def max_batch(self) -> int:
+        return int(self.runner.max_batch or 64)
+
+    # ---------------------------------------------------------------- stages
+    def _prepare(
+        self, onset: ImageLike, apex: ImageLike, color: ColorOrder | None, **face: Any
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, ...] | None, dict[str, float]]:
+        """Decode + align + preprocess one pair → (1×3×S×S, 1×3×S×S, face box, timings)."""
+        t0 = time.perf_counter()
+        on, on_color = load_image(onset, color or self.color, "onset")
+        ap, ap_color = load_image(apex, color or self.color, "apex")
+        on_rgb = as_rgb_uint8(on, on_color, "onset")
+        ap_rgb = as_rgb_uint8(ap, ap_color, "apex")
+        if on_rgb.shape != ap_rgb.shape:
+            raise InputError(
+                f"onset {on_rgb.shape[:2]} and apex {ap_rgb.shape[:2]} sizes differ: both frames "
+                "must come from the same camera/crop"
+            )
+        t1 = time.perf_counter()
+        box = None
+        if self.align:
+            with self._align_lock:
+                pair = self._aligner.align_pair(on_rgb, ap_rgb, color="rgb", **face)
+            on_rgb, ap_rgb = pair.onset, pair.apex
+            if pair.face is not None:
+                box = tuple(float(v) for v in pair.face.box)
+        t2 = time.perf_counter()
+        m = self.metadata
+        tensors = to_tensor([on_rgb, ap_rgb], m.input_size, m.mean, m.std)
+        t3 = time.perf_counter()
+        timings = {
+            "decode": (t1 - t0) * 1e3,
+            "align": (t2 - t1) * 1e3,
+            "preprocess": (t3 - t2) * 1e3,
+        }
+        return tensors[:1], tensors[1:], box, timings
+
+    def run_tensors(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
+        """Raw logits for preprocessed N×3×S×S float32 tensors (no alignment)."""
+        self._check_open()
+        with self._run_lock:
+            return self.runner.run(onset, apex)
+
+    def _postprocess(self, logits: np.ndarray) -> list[tuple[int, dict[str, float]]]:
+        probs = softmax(logits.astype(np.float64))
+        names = self.metadata.class_names
+        return [(int(p.argmax()), {n: float(v) for n, v in zip(names, p)}) for p in probs]
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError("this Runtime is closed; create a new one")
+
+    # ------------------------------------------------------------------ API
+    def predict(
+        self,
+        onset: ImageLike,
+        apex: ImageLike,
+        *,
+        color: ColorOrder | None = None,
+        face: Any = None,
+        box: Sequence[float] | None = None,
+        landmarks: np.ndarray | None = None,
+    ) -> Prediction:
+        """Classify one onset/apex pair (arrays in ``color`` order, or image paths)."""
+        self._check_open()
+        extra = {
+            k: v
+            for k, v in (("face", face), ("box", box), ("landmarks", landmarks))
+            if v is not None
+        }
+        on_t, ap_t, fbox, timings = self._prepare(onset, apex, color, **extra)
+        t0 = time.perf_counter()
+        logits = self.run_tensors(on_t, ap_t)
+        t1 = time.perf_counter()
+        ((idx, probs),) = self._postprocess(logits)
+        t2 = time.perf_counter()
+        timings.update(inference=(t1 - t0) * 1e3, postprocess=(t2 - t1) * 1e3)
+        timings["total"] = sum(timings.values())
+        return Prediction(self.metadata.class_names[idx], idx, probs, timings, fbox, logits[0])
+
+    def predict_batch(
+        self, pairs: Iterable[tuple[ImageLike, ImageLike]], *, color: ColorOrder | None = None
+    ) -> list[Prediction]:
+        """Classify many pairs, batched up to the backend's max batch."""
+        prepared = [self._prepare(on, ap, color) for on, ap in pairs]
+        out: list[Prediction] = []
+        for start in range(0, len(prepared), self.max_batch):
+            chunk = prepared[start : start + self.max_batch]
+            on = np.concatenate([c[0] for c in chunk])
+            ap = np.concatenate([c[1] for c in chunk])
+            t0 = time.perf_counter()
+            logits = self.run_tensors(on, ap)
+            per = (time.perf_counter() - t0) * 1e3 / len(chunk)
+            for (_, _, box, timings), (idx, probs), lg in zip(
+                chunk, self._postprocess(logits), logits
+            ):
+                timings = {**timings, "inference": per}
+                timings["total"] = sum(timings.values())
+                out.append(Prediction(self.metadata.class_names[idx], idx, probs, timings, box, lg))
+        return out
+
+    def predict_clip(
+        self,
+        frames: Sequence[np.ndarray] | str | os.PathLike[str],
+        *,
+        onset_index: int = 0,
+        color: ColorOrder | None = None,
+        smoothing: int = 3,
+    ) -> ClipPrediction:
+        """Spot the apex (max aligned-face motion vs the onset) in a clip and classify it."""
+        from mmnet_edge.runtime.spotting import motion_curve, spot_apex
+
+        self._check_open()
+        t0 = time.perf_counter()
+        if isinstance(frames, (str, os.PathLike)):
+            frames, color = read_video(frames), "bgr"
+        color = color or self.color
+        if len(frames) < 2:
+            raise InputError("a clip needs at least two frames")
+        rgb = [as_rgb_uint8(f, color, f"frame {i}") for i, f in enumerate(frames)]
+        if len({f.shape for f in rgb}) != 1:
+            raise InputError("clip frames differ in size; all frames must come from one camera")
+        t1 = time.perf_counter()
+        box = None
+        if self.align:
+            with self._align_lock:
+                clip = self._aligner.align_clip(rgb, reference=onset_index, color="rgb")
+            rgb = list(clip.frames)
+            box = tuple(float(v) for v in clip.face.box) if clip.face is not None else None
+        t2 = time.perf_counter()
+        curve = motion_curve(rgb, onset_index)
+        apex_index = spot_apex(curve, onset_index, smoothing)
+        t3 = time.perf_counter()
+        m = self.metadata
+        tensors = to_tensor([rgb[onset_index], rgb[apex_index]], m.input_size, m.mean, m.std)
+        t4 = time.perf_counter()
+        logits = self.run_tensors(tensors[:1], tensors[1:])
+        t5 = time.perf_counter()
+        ((idx, probs),) = self._postprocess(logits)
+        timings = {
+            "decode": (t1 - t0) * 1e3,
+            "align": (t2 - t1) * 1e3,
+            "spot": (t3 - t2) * 1e3,
+            "preprocess": (t4 - t3) * 1e3,
+            "inference": (t5 - t4) * 1e3,
+        }
+        timings["total"] = sum(timings.values())
+        return ClipPrediction(
+            m.class_names[idx],
+            idx,
+            probs,
+            timings,
+            box,
+            logits[0],
+            onset_index=onset_index,
+            apex_index=apex_index,
+            motion=[float(v) for v in curve],
+        )
+
+    def stream(self, **options: Any) -> Any:
+        """A :class:`~mmnet_edge.runtime.stream.StreamPredictor` bound to this runtime."""
+        from mmnet_edge.runtime.stream import StreamPredictor
+
+        return StreamPredictor(self, **options)
+
+    # -------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        """Release the backend (device memory, sessions). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self.runner.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Runtime(backend={self.backend!r}, classes={list(self.class_names)}, "
+            f"input={self.input_size}, align={self.align})"
+        )

@@ -1,0 +1,116 @@
+"""Camera streams: feed frames one at a time, get a prediction per spotted micro-expression.
+
+Memory is bounded: at most ``window`` aligned crops are kept, and nothing is queued.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, to_tensor
+from mmnet_edge.runtime.spotting import motion_between, motion_signature
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mmnet_edge.runtime.runtime import ClipPrediction, Runtime
+
+
+class StreamPredictor:
+    """Spots motion peaks relative to an onset frame and classifies each event.
+
+    An event starts when motion (mean absolute grey difference of the aligned face vs
+    the onset, illumination-compensated) exceeds ``threshold``; its apex is the frame
+    of peak motion; it ends when motion falls below ``release`` × peak, or when the
+    window is full. The frame that ends an event becomes the next onset.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        window: int = 60,
+        threshold: float = 2.0,
+        release: float = 0.5,
+        color: ColorOrder | None = None,
+    ) -> None:
+        if window < 3:
+            raise ValueError("window must hold at least 3 frames")
+        self.runtime = runtime
+        self.window = window
+        self.threshold = threshold
+        self.release = release
+        self.color: ColorOrder = color or runtime.color
+        self._frames: deque[tuple[int, np.ndarray, float]] = deque(maxlen=window)
+        self._onset: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._transform: Any = None
+        self._count = 0
+
+    @property
+    def buffered(self) -> int:
+        """Frames currently held (never more than ``window``)."""
+        return len(self._frames)
+
+    def reset(self) -> None:
+        self._frames.clear()
+        self._onset = None
+        self._transform = None
+
+    def _aligned(self, frame: np.ndarray) -> np.ndarray:
+        rgb = as_rgb_uint8(frame, self.color, "frame")
+        if not self.runtime.align:
+            return rgb
+        aligner = self.runtime._aligner
+        with self.runtime._align_lock:
+            if self._transform is None:
+                self._transform = aligner.fit(rgb, color="rgb")
+            return aligner.warp(rgb, self._transform, color="rgb")
+
+    def _start(self, index: int, crop: np.ndarray) -> None:
+        self._onset = (index, crop, motion_signature(crop))
+        self._frames.clear()
+
+    def push(self, frame: np.ndarray) -> ClipPrediction | None:
+        """Add one frame; returns a prediction when an event has just ended, else None."""
+        index = self._count
+        self._count += 1
+        crop = self._aligned(frame)
+        if self._onset is None:
+            self._start(index, crop)
+            return None
+        motion = motion_between(self._onset[2], motion_signature(crop))
+        self._frames.append((index, crop, motion))
+        peak = max(self._frames, key=lambda f: f[2])
+        ended = peak[2] >= self.threshold and motion <= self.release * peak[2]
+        if not ended and len(self._frames) < self.window:
+            return None
+        result = self._classify(peak) if peak[2] >= self.threshold else None
+        # The current frame is the new onset; a face that moved away triggers a re-fit.
+        if result is None and len(self._frames) >= self.window:
+            self._transform = None
+            crop = self._aligned(frame)
+        self._start(index, crop)
+        return result
+
+    def _classify(self, peak: tuple[int, np.ndarray, float]) -> ClipPrediction:
+        from mmnet_edge.runtime.runtime import ClipPrediction
+
+        assert self._onset is not None
+        rt, m = self.runtime, self.runtime.metadata
+        t0 = time.perf_counter()
+        tensors = to_tensor([self._onset[1], peak[1]], m.input_size, m.mean, m.std)
+        logits = rt.run_tensors(tensors[:1], tensors[1:])
+        ((idx, probs),) = rt._postprocess(logits)
+        ms = (time.perf_counter() - t0) * 1e3
+        return ClipPrediction(
+            m.class_names[idx],
+            idx,
+            probs,
+            {"inference": ms, "total": ms},
+            None,
+            logits[0],
+            onset_index=self._onset[0],
+            apex_index=peak[0],
+            motion=[float(f[2]) for f in self._frames],
+        )
