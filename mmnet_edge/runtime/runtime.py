@@ -13,10 +13,8 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from mmnet_edge.errors import InputError
@@ -74,40 +72,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarray, ColorOrder]:
     """Array passthrough, or read a file path with OpenCV (→ BGR)."""
     if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise InputError(f"{name}: file not found: {path}")
-        data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if data is None:
-            raise InputError(f"{name}: {path} is not a readable image")
-        if data.dtype == np.uint16:
-            data = (data >> 8).astype(np.uint8)
-        return data, "bgr"
+        from mmnet_edge.align.io import read_image
+
+        return read_image(image), "bgr"
     if not isinstance(image, np.ndarray):
         raise InputError(f"{name}: expected an image array or a path, got {type(image).__name__}")
     return image, color
-
-
-def read_video(path: str | os.PathLike[str], max_frames: int = 2000) -> list[np.ndarray]:
-    """All frames (BGR) of a video file, at most ``max_frames``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"video not found: {path}")
-    cap = cv2.VideoCapture(str(path))
-    frames: list[np.ndarray] = []
-    try:
-        if not cap.isOpened():
-            raise InputError(f"{path}: cannot open video (unknown codec or corrupt file)")
-        while len(frames) < max_frames:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    if len(frames) < 2:
-        raise InputError(f"{path}: unreadable video or fewer than two frames decoded")
-    return frames
 
 
 class Runtime:
@@ -287,6 +257,8 @@ class Runtime:
         self._check_open()
         t0 = time.perf_counter()
         if isinstance(frames, (str, os.PathLike)):
+            from mmnet_edge.align.io import read_video
+
             frames, color = read_video(frames), "bgr"
         color = color or self.color
         if len(frames) < 2:

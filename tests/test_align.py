@@ -1,0 +1,210 @@
+"""Face alignment on a real photograph: stable, onset-locked, typed errors."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mmnet_edge.align import (
+    Aligner,
+    Face,
+    ReferenceTracker,
+    YuNetDetector,
+    resolve_detector_model,
+    similarity_transform,
+)
+from mmnet_edge.align.aligner import apply_transform
+from mmnet_edge.errors import DetectorUnavailableError, InputError, NoFaceError
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    """The astronaut portrait (RGB), padded so transformed copies keep the whole face."""
+    gray = (128, 128, 128)
+    return cv2.copyMakeBorder(
+        skimage_data.astronaut(), 128, 128, 128, 128, cv2.BORDER_CONSTANT, value=gray
+    )
+
+
+@pytest.fixture(scope="module")
+def aligner(detector_model_path) -> Aligner:
+    return Aligner(YuNetDetector(detector_model_path), output_size=224)
+
+
+def similarity(img: np.ndarray, dx: float, dy: float, scale: float, angle: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[:, 2] += (dx, dy)
+    return m
+
+
+def transformed(img: np.ndarray, dx: float, dy: float, scale: float, angle: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    m = similarity(img, dx, dy, scale, angle)
+    return cv2.warpAffine(
+        img,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(128, 128, 128),
+    )
+
+
+def test_face_found_on_real_photo(aligner, photo):
+    t = aligner.fit(photo, "rgb")
+    assert t.face is not None and t.face.score > 0.8
+    lm = t.landmarks_in_crop()
+    assert np.abs(lm - aligner.template).max() < 8  # landmarks land on the template
+
+
+@pytest.mark.parametrize(
+    "dx,dy,scale,angle",
+    [(25, -15, 1.0, 0), (0, 0, 0.8, 0), (0, 0, 1.25, 0), (10, 5, 1.0, 10), (-10, 0, 0.9, -10)],
+)
+def test_crops_agree_after_shift_scale_rotation(aligner, photo, dx, dy, scale, angle):
+    ref = aligner.align_pair(photo, photo, "rgb")
+    m = similarity(photo, dx, dy, scale, angle)
+    moved = transformed(photo, dx, dy, scale, angle)
+    got = aligner.align_pair(moved, moved, "rgb")
+    # The same physical points (reference landmarks carried by the known transform)
+    # must land on the same crop pixels.
+    true_points = apply_transform(m, ref.transform.face.landmarks)
+    err = np.linalg.norm(
+        apply_transform(got.transform.matrix, true_points) - ref.transform.landmarks_in_crop(),
+        axis=1,
+    )
+    # YuNet landmark jitter bounds this: measured mean 0.5–2.3 px, max ≤ 3.8 px (docs).
+    assert err.mean() < 2.5, err
+    assert err.max() < 4.0, err
+    mad = np.abs(ref.onset.astype(np.float32) - got.onset.astype(np.float32)).mean()
+    naive = np.abs(ref.onset.astype(np.float32) - aligner.warp(moved, ref.transform, "rgb")).mean()
+    assert mad < 0.6 * naive, (mad, naive)
+
+
+def planted_warp(img: np.ndarray, center: tuple[float, float], radius: float, px: float):
+    """Move pixels within ``radius`` of ``center`` up by up to ``px`` (smooth bump)."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    bump = np.exp(-((xx - center[0]) ** 2 + (yy - center[1]) ** 2) / (2 * (radius / 2) ** 2))
+    bump[bump < 0.01] = 0
+    return cv2.remap(img, xx, yy + px * bump, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def test_onset_locked_alignment_keeps_only_the_planted_motion(aligner, photo):
+    onset_face = aligner.fit(photo, "rgb").face
+    mouth = onset_face.landmarks[3:5].mean(0)
+    radius = 0.25 * onset_face.box[2]
+    apex = planted_warp(photo, (float(mouth[0]), float(mouth[1])), radius, 2.0)
+
+    locked = aligner.align_pair(photo, apex, "rgb")
+    diff_locked = np.abs(locked.onset.astype(np.float32) - locked.apex.astype(np.float32)).mean(2)
+    # region of the warp in crop coordinates
+    c = apply_transform(locked.transform.matrix, mouth[None])[0]
+    r = radius * np.hypot(*locked.transform.matrix[0, :2]) * 2.0
+    yy, xx = np.mgrid[0:224, 0:224]
+    outside = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 > r**2
+    assert diff_locked[~outside].mean() > 1.0  # the motion is there
+    assert diff_locked[outside].max() == 0.0  # and nothing else
+
+    # Independent per-frame alignment: a second fit on the apex moves the whole crop.
+    t_apex = aligner.fit(apex, "rgb")
+    indep_apex = aligner.warp(apex, t_apex, "rgb")
+    diff_indep = np.abs(locked.onset.astype(np.float32) - indep_apex.astype(np.float32)).mean(2)
+    assert not np.allclose(t_apex.matrix, locked.transform.matrix)
+    assert diff_indep[outside].mean() > 0.05
+    assert diff_indep[outside].mean() > 10 * diff_locked[outside].mean()
+
+
+def test_clip_uses_one_transform(aligner, photo):
+    frames = [photo, transformed(photo, 1, 0, 1, 0), photo]
+    clip = aligner.align_clip(frames, reference=0, color="rgb")
+    assert len(clip.frames) == 3
+    assert np.array_equal(clip.frames[0], clip.frames[2])
+    assert clip.frames[0].shape == (224, 224, 3)
+
+
+def test_grayscale_and_bgr_inputs(aligner, photo):
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    pair = aligner.align_pair(gray, gray, "rgb")
+    assert pair.onset.shape == (224, 224, 3)
+    assert np.array_equal(pair.onset[..., 0], pair.onset[..., 1])
+    rgb = aligner.align_pair(photo, photo, "rgb").onset
+    bgr = aligner.align_pair(photo[:, :, ::-1].copy(), photo[:, :, ::-1].copy(), "bgr").onset
+    assert np.array_equal(rgb, bgr)  # output is RGB either way
+
+
+def test_caller_supplied_box_and_landmarks_need_no_detector(photo, aligner):
+    face = aligner.fit(photo, "rgb").face
+    plain = Aligner(detector=None, output_size=112)
+    by_box = plain.align_pair(photo, photo, "rgb", box=face.box)
+    by_lm = plain.align_pair(photo, photo, "rgb", landmarks=face.landmarks)
+    assert by_box.onset.shape == by_lm.onset.shape == (112, 112, 3)
+    with pytest.raises(DetectorUnavailableError):
+        plain.align_pair(photo, photo, "rgb")
+
+
+def test_multi_face_policy():
+    faces = [
+        Face((0, 0, 100, 100), np.zeros((5, 2), np.float32), 0.7),
+        Face((400, 300, 60, 60), np.zeros((5, 2), np.float32), 0.99),
+        Face((10, 10, 20, 20), np.zeros((5, 2), np.float32), 1.0),
+    ]
+    shape = (720, 900, 3)
+    assert Aligner(policy="largest").choose(faces, shape).score == 0.7
+    assert Aligner(policy="score").choose(faces, shape).score == 0.99  # 20px face too small
+    assert Aligner(policy="central").choose(faces, shape).box[0] == 400
+    with pytest.raises(NoFaceError, match="min_face"):
+        Aligner(min_face=200).choose(faces, shape)
+
+
+def test_no_face_raises(aligner):
+    noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    with pytest.raises(NoFaceError):
+        aligner.align_pair(noise, noise, "rgb")
+
+
+def test_missing_detector_model_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("MMNET_EDGE_FACE_DETECTOR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(DetectorUnavailableError, match="face_detection_yunet_2023mar.onnx"):
+        resolve_detector_model()
+    with pytest.raises(DetectorUnavailableError, match="never downloads"):
+        YuNetDetector(tmp_path / "missing.onnx")
+    monkeypatch.setenv("MMNET_EDGE_FACE_DETECTOR", str(tmp_path / "nope.onnx"))
+    with pytest.raises(DetectorUnavailableError, match="MMNET_EDGE_FACE_DETECTOR"):
+        resolve_detector_model()
+
+
+def test_wrong_inputs_raise_typed_errors(aligner, photo):
+    with pytest.raises(InputError, match="uint8"):
+        aligner.align_pair(photo.astype(np.float32), photo, "rgb")
+    with pytest.raises(InputError, match="sizes differ"):
+        aligner.align_pair(photo, photo[:-1], "rgb")
+    with pytest.raises(InputError, match="shape"):
+        aligner.align_pair(photo[..., None, :], photo, "rgb")
+    with pytest.raises(InputError, match="empty"):
+        aligner.align_pair(np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0, 3), np.uint8), "rgb")
+
+
+def test_similarity_transform_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 100, (5, 2))
+    th, s, t = 0.3, 1.7, np.array([5.0, -3.0])
+    rot = s * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    m = similarity_transform(src, src @ rot.T + t)
+    np.testing.assert_allclose(m[:, :2], rot, atol=1e-9)
+    np.testing.assert_allclose(m[:, 2], t, atol=1e-9)
+
+
+def test_reference_tracker_refits_only_on_drift(aligner, photo):
+    tracker = ReferenceTracker(aligner, drift_px=4.0, check_every=1)
+    a = tracker.update(photo, "rgb")
+    b = tracker.update(transformed(photo, 0.5, 0, 1, 0), "rgb")  # sub-threshold jitter
+    assert tracker.refits == 0
+    assert a.shape == b.shape
+    tracker.update(transformed(photo, 40, 20, 1, 0), "rgb")  # the person moved
+    assert tracker.refits == 1
