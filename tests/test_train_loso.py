@@ -1,0 +1,134 @@
+"""Training driver: report files and keys, resumable folds, final checkpoint, protocols."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from mmnet_edge.checkpoint import load_checkpoint
+from mmnet_edge.cli import cli
+from mmnet_edge.data import holdout_split, loso_folds
+from mmnet_edge.data.synthetic import SyntheticConfig, generate_synthetic
+from mmnet_edge.errors import ConfigError, DatasetError
+from mmnet_edge.train import TrainConfig, train
+from mmnet_edge.train.trainer import select_device
+
+TINY_SET = SyntheticConfig(subjects=3, samples_per_class=1, image_size=64, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def test_loso_folds_are_subject_disjoint() -> None:
+    ds = generate_synthetic(TINY_SET)
+    folds = loso_folds(ds.samples)
+    assert [f.name for f in folds] == ["sub01", "sub02", "sub03"]
+    for f in folds:
+        assert f.test_subjects == [f.name]
+        assert f.name not in f.train_subjects
+        assert len(f.train) + len(f.test) == len(ds)
+    hold = holdout_split(ds.samples, 0.34, seed=1)
+    assert set(hold.test_subjects).isdisjoint(hold.train_subjects) and len(hold.test_subjects) == 1
+    with pytest.raises(DatasetError, match="at least 2 subjects"):
+        loso_folds([s for s in ds if s.subject == "sub01"])
+
+
+def test_cli_train_writes_report_checkpoints_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "train", "--dataset", "synthetic", "--config", "tiny", "--protocol", "loso",
+        "--epochs", "1", "--batch-size", "8", "--output", str(out), "--quiet",
+        "--synthetic-subjects", "2", "--synthetic-per-class", "1", "--synthetic-size", "64",
+        "--report-best-epoch", "--device", "cpu",
+    ]  # fmt: skip
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "UF1" in res.output and "test-set selected (leaks)" in res.output
+    report = json.loads((out / "report.json").read_text())
+    for key in ("accuracy", "uf1", "uar", "per_class", "confusion_matrix", "class_names",
+                "protocol", "folds", "seed"):  # fmt: skip
+        assert key in report
+    assert report["protocol"] == "loso" and report["leakage_free"] is True
+    assert len(report["folds"]) == 2 and report["n_test_samples"] == 10
+    assert sum(map(sum, report["confusion_matrix"])) == 10
+    assert report["best_epoch"]["label"] == "test-set selected (leaks)"
+    assert (out / "report.md").read_text().startswith("# MMNet training report")
+    assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    for subj in ("sub01", "sub02"):
+        assert (
+            load_checkpoint(out / "folds" / f"{subj}.safetensors").metadata.config.input_size == 112
+        )  # noqa: E501
+    final = load_checkpoint(out / "model.safetensors")
+    assert final.metadata.class_names == tuple(report["class_names"])
+    assert final.metadata.training["evaluation"]["uf1"] == report["uf1"]
+    assert final.metadata.training["dataset"] == "synthetic"
+
+    # rerun: finished folds (and the final model) are reused, not retrained
+    mtime = (out / "folds" / "sub01.safetensors").stat().st_mtime_ns
+    res2 = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert res2.exit_code == 0
+    report2 = json.loads((out / "report.json").read_text())
+    assert all(f["resumed"] for f in report2["folds"])
+    assert report2["confusion_matrix"] == report["confusion_matrix"]
+    assert (out / "folds" / "sub01.safetensors").stat().st_mtime_ns == mtime
+
+
+def test_holdout_python_api_without_final_model(tmp_path: Path) -> None:
+    result = train(
+        TrainConfig(
+            dataset="synthetic",
+            model="tiny",
+            protocol="holdout",
+            epochs=1,
+            batch_size=8,
+            synthetic=TINY_SET,
+            output=tmp_path,
+            final_model=False,
+            progress=False,
+        )
+    )
+    assert result.model_path is None and not (tmp_path / "model.safetensors").exists()
+    assert [f.name for f in result.folds] == ["holdout"]
+    assert result.metrics.n == result.folds[0].n_test == 5  # one subject of 3
+    assert "best_epoch" not in result.report
+
+
+def test_bad_training_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="protocol"):
+        train(TrainConfig(protocol="kfold", synthetic=TINY_SET, output=tmp_path, model="tiny"))  # type: ignore[arg-type]  # noqa: E501
+    with pytest.raises(ConfigError, match="epochs"):
+        TrainConfig(epochs=0).recipe()
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA"):
+            select_device("cuda")
+    assert select_device("cpu").type == "cpu"
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        train(TrainConfig(dataset="nope", output=tmp_path))
+
+
+def test_trains_from_casme2_layout_on_disk(tmp_path: Path) -> None:
+    from mmnet_edge.data.synthetic import write_casme2_layout
+
+    root = write_casme2_layout(TINY_SET, tmp_path / "casme2")
+    result = train(
+        TrainConfig(
+            dataset="casme2",
+            root=root,
+            model="tiny",
+            epochs=1,
+            batch_size=8,
+            max_folds=1,
+            output=tmp_path / "out",
+            final_model=False,
+            progress=False,
+        )
+    )
+    assert [f.name for f in result.folds] == ["sub01"]
+    assert result.report["dataset"]["dataset"] == "casme2"
+    assert result.report["dataset"]["samples"] == 15 and result.metrics.n == 5
