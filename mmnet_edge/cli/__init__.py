@@ -68,7 +68,7 @@ def cli(verbose: int) -> None:
 def main() -> None:
     """Console entry point: SDK errors become one clear line and exit code 1."""
     try:
-        cli(standalone_mode=False)
+        rc = cli(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -80,3 +80,5 @@ def main() -> None:
     except MMNetEdgeError as exc:
         click.secho(f"error: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(1)
+    if isinstance(rc, int) and rc:
+        sys.exit(rc)

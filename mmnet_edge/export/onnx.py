@@ -298,3 +298,15 @@ def describe_onnx(path: Path | str) -> dict[str, object]:
             )
         },
     }
+
+
+def tensorrt_supported_ops() -> set[str]:
+    """ONNX ops TensorRT's parser supports in every targeted version (kept in the package)."""
+    text = (Path(__file__).parent / "data" / "trt_onnx_ops.txt").read_text()
+    return {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+
+
+def unsupported_by_tensorrt(path: Path | str) -> list[str]:
+    """Ops of an ONNX graph that TensorRT's parser would reject (empty list: all fine)."""
+    model = onnx.load(str(path), load_external_data=False)
+    return sorted({n.op_type for n in model.graph.node} - tensorrt_supported_ops())
