@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class StreamPredictor:
     """Spots motion peaks relative to an onset frame and classifies each event.
 
-    An event starts when motion (mean absolute grey difference of the aligned face vs
-    the onset, illumination-compensated) exceeds ``threshold``; its apex is the frame
+    An event starts when motion (localised grey difference of the aligned face vs the
+    onset, see :func:`~mmnet_edge.runtime.spotting.motion_between`) exceeds ``threshold``; its apex is the frame
     of peak motion; it ends when motion falls below ``release`` × peak, or when the
     window is full. The frame that ends an event becomes the next onset.
     """
@@ -31,7 +31,7 @@ class StreamPredictor:
         self,
         runtime: Runtime,
         window: int = 60,
-        threshold: float = 2.0,
+        threshold: float = 3.0,
         release: float = 0.5,
         color: ColorOrder | None = None,
     ) -> None:

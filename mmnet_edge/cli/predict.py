@@ -1,0 +1,75 @@
+"""``mmnet-edge predict MODEL ONSET APEX`` or ``mmnet-edge predict MODEL VIDEO|FOLDER``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "torch", "onnxruntime", "tensorrt"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available).")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None)
+@click.option("--detector", default=None, help="YuNet model (else $MMNET_EDGE_FACE_DETECTOR).")
+@click.option("--no-align", is_flag=True, help="Inputs are already aligned face crops.")
+@click.option("--onset-index", default=0, show_default=True, help="Onset frame of a clip.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def predict(
+    model,
+    inputs,
+    backend,
+    device,
+    precision,
+    detector,
+    no_align,
+    onset_index,  # noqa: ANN001
+    as_json,
+) -> None:
+    """Classify a micro-expression: an ONSET APEX image pair, or a clip (video file or
+    folder of frames) whose apex is spotted automatically."""
+    from mmnet_edge.align.io import IMAGE_SUFFIXES, list_images, read_image
+    from mmnet_edge.errors import InputError
+    from mmnet_edge.runtime.runtime import Runtime
+
+    with Runtime(
+        model,
+        backend=backend,
+        device=device,
+        precision=precision,
+        align=not no_align,
+        detector=detector,
+    ) as rt:
+        if len(inputs) == 2 and all(p.suffix.lower() in IMAGE_SUFFIXES for p in inputs):
+            pred = rt.predict(inputs[0], inputs[1])
+        elif len(inputs) == 1:
+            src = inputs[0]
+            frames = [read_image(p) for p in list_images(src)] if src.is_dir() else src
+            pred = rt.predict_clip(frames, onset_index=onset_index, color="bgr")
+        else:
+            raise InputError("give ONSET APEX images, one video file, or one folder of frames")
+        result = {"model": str(model), "backend": rt.backend, **pred.to_dict()}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result['label']}  ({pred.confidence:.1%}) — backend {result['backend']}")
+    table.add_column("class")
+    table.add_column("probability", justify="right")
+    for name, p in sorted(pred.probabilities.items(), key=lambda kv: -kv[1]):
+        table.add_row(name, f"{p:.3f}")
+    console = Console()
+    console.print(table)
+    if "apex_index" in result:
+        console.print(f"onset frame {result['onset_index']}, apex frame {result['apex_index']}")
+    console.print("timings (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in pred.timings_ms.items()))
