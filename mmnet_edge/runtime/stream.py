@@ -22,9 +22,10 @@ class StreamPredictor:
     """Spots motion peaks relative to an onset frame and classifies each event.
 
     An event starts when motion (localised grey difference of the aligned face vs the
-    onset, see :func:`~mmnet_edge.runtime.spotting.motion_between`) exceeds ``threshold``; its apex is the frame
-    of peak motion; it ends when motion falls below ``release`` × peak, or when the
-    window is full. The frame that ends an event becomes the next onset.
+    onset, see :func:`~mmnet_edge.runtime.spotting.motion_between`) exceeds
+    ``threshold``; its apex is the frame of peak motion; it ends when motion falls below
+    ``release`` × peak, or when the window is full. The frame that ends an event becomes
+    the next onset.
     """
 
     def __init__(

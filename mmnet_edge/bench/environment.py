@@ -1,0 +1,89 @@
+"""The environment block every benchmark report carries."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import time
+from typing import Any
+
+from mmnet_edge._version import __version__
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return []
+    m = re.search(r"^(flags|Features)\s*:\s*(.*)$", text, re.M)
+    have = set(m.group(2).split()) if m else set()
+    return [f for f in wanted if f in have]
+
+
+def _version(mod: str) -> str | None:
+    try:
+        m = __import__(mod)
+    except Exception:  # noqa: BLE001
+        return None
+    return str(getattr(m, "__version__", "?"))
+
+
+def collect_environment() -> dict[str, Any]:
+    from mmnet_edge.doctor import gpu_facts, jetson_facts
+
+    env: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": platform.node(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "cores": os.cpu_count(),
+        "mmnet_edge": __version__,
+        "torch": _version("torch"),
+        "onnxruntime": _version("onnxruntime"),
+        "opencv": _version("cv2"),
+        "tensorrt": _version("tensorrt"),
+        "gpu": gpu_facts() or None,
+        "jetson": jetson_facts() or None,
+    }
+    try:
+        import torch
+
+        env["cuda"] = torch.version.cuda
+        env["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            env["torch_cuda_device"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    try:
+        import onnxruntime as ort
+
+        env["onnxruntime_providers"] = ort.get_available_providers()
+    except ImportError:
+        pass
+    return env
+
+
+def machine_tag(env: dict[str, Any]) -> str:
+    """A short directory-safe tag, e.g. ``cpu-amd-epyc-2c`` or ``gpu-nvidia-h100``."""
+    gpu = env.get("gpu") or []
+    if env.get("torch_cuda_device"):
+        base = "gpu-" + env["torch_cuda_device"]
+    elif gpu:
+        base = "gpu-" + str(gpu[0]).split(",")[0]
+    else:
+        base = f"cpu-{env.get('cpu', 'unknown')}-{env.get('cores')}c"
+    return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:60]

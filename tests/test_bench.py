@@ -1,0 +1,134 @@
+"""Benchmark harness: statistics, report schema, skipped backends, time bounds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mmnet_edge.bench import RunSettings, run_benchmark
+from mmnet_edge.bench.flops import model_gflops
+from mmnet_edge.bench.report import to_markdown
+from mmnet_edge.bench.stats import latency_stats, throughput_per_s
+from mmnet_edge.cli import cli
+from mmnet_edge.model import MMNetConfig
+
+LAT_KEYS = {"min", "p50", "p90", "p99", "max", "mean", "std"}
+
+
+def test_percentiles_on_a_known_sample():
+    s = latency_stats(list(range(1, 101)))  # 1..100 ms
+    assert s["min"] == 1 and s["max"] == 100
+    assert s["p50"] == pytest.approx(50.5)
+    assert s["p90"] == pytest.approx(90.1)
+    assert s["p99"] == pytest.approx(99.01)
+    assert s["mean"] == pytest.approx(50.5)
+    assert s["std"] == pytest.approx(np.std(np.arange(1, 101), ddof=1))
+    assert throughput_per_s(8, 4.0) == pytest.approx(2000.0)
+    with pytest.raises(ValueError):
+        latency_stats([])
+
+
+def test_paper_model_cost_is_about_14_gflops():
+    # convolutions 11.8 + PC transformer 2.6 (multiply-add = 2); MMNET.md quotes ≈ 13.4
+    assert 13.0 < model_gflops(MMNetConfig()) < 15.0
+    assert model_gflops(MMNetConfig.tiny()) < 0.2
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tiny_checkpoint, tmp_path_factory):
+    from mmnet_edge.export.onnx import export_onnx
+
+    return export_onnx(tiny_checkpoint, tmp_path_factory.mktemp("b") / "model.onnx").path
+
+
+def test_report_schema_and_skips(tiny_checkpoint, onnx_model, tmp_path):
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "bench",
+            str(tiny_checkpoint),
+            str(onnx_model),
+            "--backend",
+            "torch,onnxruntime,tensorrt",
+            "--precision",
+            "fp32,int8",
+            "--batch",
+            "1,2",
+            "--iters",
+            "4",
+            "--warmup",
+            "1",
+            "--json",
+            str(out),
+            "--markdown",
+            str(tmp_path / "r.md"),
+            "--plot",
+            str(tmp_path / "r.png"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(out.read_text())
+    assert {"environment", "model", "results"} <= set(rep)
+    assert rep["model"]["gflops_per_sample"] > 0
+    for key in ("cpu", "cores", "torch", "onnxruntime", "tensorrt", "gpu"):
+        assert key in rep["environment"]
+    ok = [r for r in rep["results"] if r["status"] == "ok"]
+    assert {(r["backend"], r["batch"]) for r in ok} == {
+        ("torch", 1),
+        ("torch", 2),
+        ("onnxruntime", 1),
+        ("onnxruntime", 2),
+    }
+    for r in ok:
+        assert set(r["latency_ms"]) == LAT_KEYS and r["samples"] == 4
+        lat = r["latency_ms"]
+        assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+        assert r["throughput_per_s"] == pytest.approx(r["batch"] * 1000 / lat["p50"])
+        assert r["speedup_vs_baseline"] > 0
+    skipped = [r for r in rep["results"] if r["status"] == "skipped"]
+    assert all(r["reason"] for r in skipped)
+    if importlib.util.find_spec("tensorrt") is None:
+        trt = [r for r in skipped if r["backend"] == "tensorrt"]
+        assert trt and "TensorRT not installed" in trt[0]["reason"]
+    assert (tmp_path / "r.png").stat().st_size > 1000
+    assert "| backend |" in (tmp_path / "r.md").read_text()
+
+
+def test_seconds_bounds_the_run(onnx_model):
+    t0 = time.perf_counter()
+    rep = run_benchmark(
+        [onnx_model], ["onnxruntime"], ["fp32"], [1], RunSettings(warmup=1, iters=None, seconds=1.0)
+    )
+    elapsed = time.perf_counter() - t0
+    r = rep["results"][0]
+    assert r["status"] == "ok" and r["samples"] >= 1
+    assert elapsed < 15  # 1 s of measurement + setup; never the default 50 rounds of work
+    assert "at most 1 s" in rep["method"]
+    assert "| onnxruntime | fp32 | 1 |" in to_markdown(rep)
+
+
+def test_interrupt_writes_partial_results(onnx_model):
+    calls = {"n": 0}
+
+    def interrupt(done, total):
+        calls["n"] += 1
+        if done == 3:
+            raise KeyboardInterrupt
+
+    rep = run_benchmark(
+        [onnx_model],
+        ["onnxruntime"],
+        ["fp32"],
+        [1],
+        RunSettings(warmup=1, iters=50),
+        on_progress=interrupt,
+    )
+    assert rep["complete"] is False
+    assert rep["results"][0]["samples"] == 3
+    assert "partial" in to_markdown(rep)
