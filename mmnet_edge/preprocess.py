@@ -36,16 +36,18 @@ def as_rgb_uint8(image: np.ndarray, color: ColorOrder = "bgr", name: str = "imag
     if color not in ("rgb", "bgr"):
         raise InputError(f"color must be 'rgb' or 'bgr', not {color!r}")
     if image.ndim == 2:
-        return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_GRAY2RGB)
     if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
         raise InputError(
             f"{name}: expected H×W (gray) or H×W×{{1,3,4}} image, got shape {image.shape}"
         )
     if image.shape[2] == 1:
-        return np.ascontiguousarray(np.repeat(image, 3, axis=2))
-    image = image[:, :, :3]
-    if color == "bgr":
-        image = image[:, :, ::-1]
+        return cv2.cvtColor(np.ascontiguousarray(image[:, :, 0]), cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        code = cv2.COLOR_BGRA2RGB if color == "bgr" else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(np.ascontiguousarray(image), code)
+    if color == "bgr":  # cvtColor is ~10× faster than copying a reversed-stride view
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(image)
 
 

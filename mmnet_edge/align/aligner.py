@@ -159,7 +159,7 @@ class Aligner:
                 "no face detector configured: give Aligner(detector=YuNetDetector(path)) or pass "
                 "box=/landmarks= with each call"
             )
-        faces = self.detector.detect(np.ascontiguousarray(image_rgb[:, :, ::-1]))
+        faces = self.detector.detect(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
         face = self.choose(faces, image_rgb.shape)
         for _ in range(self.refine):
             face = self._refine(image_rgb, face)
@@ -178,10 +178,10 @@ class Aligner:
         n = self.refine_size
         view_aligner = Aligner(None, n, margin=0.5)
         t = view_aligner.fit(image_rgb, "rgb", landmarks=face.landmarks)
-        view = np.ascontiguousarray(view_aligner.warp(image_rgb, t, "rgb")[:, :, ::-1])
+        view = cv2.cvtColor(view_aligner.warp(image_rgb, t, "rgb"), cv2.COLOR_RGB2BGR)
         found = []
         for mirrored in (False, True):
-            img = np.ascontiguousarray(view[:, ::-1]) if mirrored else view
+            img = cv2.flip(view, 1) if mirrored else view
             faces = [f for f in self.detector.detect(img) if f.landmarks.shape[0] >= 5]
             if not faces:
                 continue
