@@ -356,3 +356,41 @@ def describe_engine(path: Path | str) -> dict[str, Any]:
         "class_names": meta.get("class_names"),
         "input_size": meta.get("input_size"),
     }
+
+
+def validate_engine(engine: Path, reference_onnx: Path, min_agreement: float = 0.97) -> Any:
+    """Compare an engine with ONNX Runtime (FP32) on held-out synthetic pairs (GPU only)."""
+    from mmnet_edge.export.precision import AgreementReport, heldout_inputs, softmax
+    from mmnet_edge.runtime.loader import open_runner
+
+    meta = read_onnx_metadata(reference_onnx)
+    inputs = heldout_inputs(meta.input_size, meta.mean, meta.std)
+    with (
+        open_runner(engine, backend="tensorrt") as trt_r,
+        open_runner(reference_onnx, backend="onnxruntime", device="cpu") as ort_r,
+    ):
+        refs, gots = [], []
+        for on, ap in inputs:
+            for i in range(0, on.shape[0], trt_r.max_batch or 1):
+                sl = slice(i, i + (trt_r.max_batch or 1))
+                refs.append(ort_r.run(on[sl], ap[sl]))
+                gots.append(trt_r.run(on[sl], ap[sl]))
+    import numpy as np
+
+    r, g = np.concatenate(refs), np.concatenate(gots)
+    perr = np.abs(softmax(r.astype(np.float64)) - softmax(g.astype(np.float64))).max(-1)
+    rep = AgreementReport(
+        int(r.shape[0]),
+        float((r.argmax(-1) == g.argmax(-1)).mean()),
+        float(perr.max()),
+        float(perr.mean()),
+        float(np.abs(r - g).max()),
+    )
+    if rep.top1_agreement < min_agreement:
+        from mmnet_edge.errors import ValidationError
+
+        raise ValidationError(
+            f"{engine.name} agrees with ONNX Runtime on only {rep.top1_agreement:.1%} of held-out "
+            f"pairs (bar {min_agreement:.0%}); try --fp32 or a better calibration set"
+        )
+    return rep
