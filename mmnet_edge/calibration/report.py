@@ -1,0 +1,218 @@
+"""Accuracy report: FP32 vs FP16 vs INT8 on a held-out set, with per-layer sensitivity."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmnet_edge.calibration.dataset import CalibrationSet, load_calibration_set
+from mmnet_edge.errors import CalibrationError
+
+# Node-name prefixes of MMNet's blocks in the exported graph (torch module paths).
+BLOCK_GROUPS = (
+    "/stem/",
+    "/conv1/",
+    "/blocks.0/",
+    "/blocks.1/",
+    "/blocks.2/",
+    "/blocks.3/",
+    "/pc/",
+    "/head/",
+)
+
+
+def _logits(model: Path, cs: CalibrationSet, batch: int = 16) -> np.ndarray:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return np.concatenate(
+        [sess.run(["logits"], {"onset": on, "apex": ap})[0] for on, ap in cs.batches(batch)]
+    ).astype(np.float64)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def compare(
+    ref_logits: np.ndarray,
+    logits: np.ndarray,
+    labels: np.ndarray | None,
+    class_names: tuple[str, ...],
+) -> dict[str, Any]:
+    """Agreement and probability error vs the reference; metrics when labels exist."""
+    from mmnet_edge.train.metrics import compute_metrics
+
+    pr, pv = _softmax(ref_logits), _softmax(logits)
+    perr = np.abs(pr - pv).max(-1)
+    out: dict[str, Any] = {
+        "n": int(len(logits)),
+        "top1_agreement": float((ref_logits.argmax(-1) == logits.argmax(-1)).mean()),
+        "max_prob_error": float(perr.max()),
+        "mean_prob_error": float(perr.mean()),
+    }
+    if labels is not None:
+        names = list(class_names)
+        m = compute_metrics(labels.tolist(), logits.argmax(-1).tolist(), names)
+        out.update(
+            accuracy=m.accuracy,
+            uf1=m.uf1,
+            uar=m.uar,
+            per_class_f1={c.name: c.f1 for c in m.per_class},
+        )
+    return out
+
+
+def accuracy_report(
+    fp32_onnx: Path | str,
+    variants: Mapping[str, Path | str],
+    data: CalibrationSet | Path | str,
+    sensitivity: bool = True,
+    calib: CalibrationSet | Path | str | None = None,
+) -> dict[str, Any]:
+    """FP32 vs each variant on ``data`` (held-out pairs; labels → accuracy/UF1/UAR deltas).
+
+    With ``sensitivity`` (needs ``calib``, else ``data`` is used for calibration too), each
+    block group is quantized alone (TensorRT-target settings) and its agreement drop is
+    reported, to explain where an INT8 drop comes from.
+    """
+    cs = data if isinstance(data, CalibrationSet) else load_calibration_set(data)
+    labels = cs.labels if cs.has_labels else None
+    ref = _logits(Path(fp32_onnx), cs)
+    report: dict[str, Any] = {
+        "data": cs.manifest.get("source"),
+        "data_sha256": cs.manifest.get("sha256"),
+        "n": len(cs),
+        "class_names": list(cs.class_names),
+        "reference": str(fp32_onnx),
+        "fp32": compare(ref, ref, labels, cs.class_names),
+        "variants": {},
+    }
+    for name, path in variants.items():
+        if not Path(path).is_file():
+            report["variants"][name] = {"status": "missing", "path": str(path)}
+            continue
+        v = compare(ref, _logits(Path(path), cs), labels, cs.class_names)
+        v["path"] = str(path)
+        if labels is not None:
+            base = report["fp32"]
+            for k in ("accuracy", "uf1", "uar"):
+                v[f"{k}_delta"] = v[k] - base[k]
+            v["per_class_f1_delta"] = {
+                c: v["per_class_f1"][c] - base["per_class_f1"][c] for c in base["per_class_f1"]
+            }
+        report["variants"][name] = v
+    if sensitivity:
+        report["sensitivity"] = layer_sensitivity(Path(fp32_onnx), calib or cs, cs, ref)
+    return report
+
+
+def layer_sensitivity(
+    fp32_onnx: Path, calib: CalibrationSet | Path | str, data: CalibrationSet, ref: np.ndarray
+) -> list[dict[str, Any]]:
+    """Quantize one block group at a time (TensorRT target) → agreement with FP32."""
+    from mmnet_edge.calibration.quantize import quantize_target
+
+    cal = calib if isinstance(calib, CalibrationSet) else load_calibration_set(calib)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for group in BLOCK_GROUPS:
+            out = Path(tmp) / "one.onnx"
+            quantize_target(
+                fp32_onnx,
+                cal,
+                out,
+                "tensorrt",
+                method="minmax",
+                keep_float=(),
+                include_only=(group,),
+                limit=64,
+            )
+            lg = _logits(out, data)
+            rows.append(
+                {
+                    "group": group.strip("/"),
+                    "top1_agreement": float((ref.argmax(-1) == lg.argmax(-1)).mean()),
+                    "max_prob_error": float(np.abs(_softmax(ref) - _softmax(lg)).max()),
+                }
+            )
+    return rows
+
+
+def gate(report: Mapping[str, Any], variant: str, max_uf1_drop: float) -> None:
+    """Raise CalibrationError when ``variant``'s UF1 falls more than ``max_uf1_drop``."""
+    v = report["variants"].get(variant)
+    if v is None or "uf1_delta" not in v:
+        raise CalibrationError(f"no UF1 for {variant!r}: the held-out set needs labels")
+    if -v["uf1_delta"] > max_uf1_drop:
+        raise CalibrationError(
+            f"{variant} loses {-v['uf1_delta']:.3f} UF1 vs FP32 (bar {max_uf1_drop}); improve "
+            "the calibration set, try --calib-method, or keep more layers in float"
+        )
+
+
+def to_markdown(report: Mapping[str, Any]) -> str:
+    lines = [
+        f"# INT8 / FP16 accuracy report ({report['n']} held-out pairs: {report['data']})",
+        "",
+        "| model | top-1 agreement | max prob err | mean prob err | accuracy | UF1 | UAR | Δ UF1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def fmt(v: Any) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    rows = [("fp32", report["fp32"]), *report["variants"].items()]
+    for name, v in rows:
+        if v.get("status") == "missing":
+            lines.append(f"| {name} | missing | | | | | | |")
+            continue
+        lines.append(
+            f"| {name} | {fmt(v['top1_agreement'])} | {fmt(v['max_prob_error'])} | "
+            f"{fmt(v['mean_prob_error'])} | {fmt(v.get('accuracy'))} | "
+            f"{fmt(v.get('uf1'))} | {fmt(v.get('uar'))} | {fmt(v.get('uf1_delta'))} |"
+        )
+    per = [
+        (n, v["per_class_f1_delta"])
+        for n, v in report["variants"].items()
+        if "per_class_f1_delta" in v
+    ]
+    if per:
+        classes = list(per[0][1])
+        lines += [
+            "",
+            "Per-class F1 delta vs FP32:",
+            "",
+            "| model | " + " | ".join(classes) + " |",
+            "|---|" + "---:|" * len(classes),
+        ]
+        for n, d in per:
+            lines.append(f"| {n} | " + " | ".join(f"{d[c]:+.3f}" for c in classes) + " |")
+    if report.get("sensitivity"):
+        lines += [
+            "",
+            "Per-layer sensitivity (only this group quantized, TensorRT target):",
+            "",
+            "| group | top-1 agreement | max prob err |",
+            "|---|---:|---:|",
+        ]
+        for r in report["sensitivity"]:
+            lines.append(
+                f"| {r['group']} | {r['top1_agreement']:.3f} | {r['max_prob_error']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: Mapping[str, Any], stem: Path | str) -> tuple[Path, Path]:
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    js, md = stem.with_suffix(".json"), stem.with_suffix(".md")
+    js.write_text(json.dumps(report, indent=2, sort_keys=True))
+    md.write_text(to_markdown(report))
+    return js, md
