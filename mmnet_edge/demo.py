@@ -53,9 +53,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
 
     # 1. train -------------------------------------------------------------------------
     t0 = _step(f"1/6 train a tiny MMNet, LOSO over {s.subjects} synthetic subjects")
-    synth = SyntheticConfig(
-        subjects=s.subjects, samples_per_class=s.per_class, image_size=112, seed=s.seed
-    )
+    synth = SyntheticConfig(subjects=s.subjects, samples_per_class=s.per_class, seed=s.seed)
     tr = train(
         TrainConfig(
             dataset="synthetic",
@@ -113,7 +111,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
     heldout = out / "heldout.npz"
     _build(heldout, input_size=112, subjects=3, per_class=s.per_class, seed=s.seed + 1000)
     variants = {"int8-cpu": exp_dir / "model.int8-cpu.onnx", "int8": exp_dir / "model.int8.onnx"}
-    rep = accuracy_report(ex.path, variants, heldout, sensitivity=False)
+    rep = accuracy_report(ex.path, variants, heldout, sensitivity=True, calib=calib_path)
     write_report(rep, out / "int8_report")
     res.summary["int8"] = {
         name: {"top1_agreement": v["top1_agreement"], "uf1_delta": v.get("uf1_delta")}

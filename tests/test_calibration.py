@@ -24,7 +24,7 @@ from mmnet_edge.calibration.quantize import quantize_int8, zero_points
 from mmnet_edge.calibration.report import accuracy_report, gate
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import BackendUnavailableError, CalibrationError
-from mmnet_edge.export.onnx import export_onnx, read_onnx_metadata
+from mmnet_edge.export.onnx import export_onnx, read_onnx_metadata, unsupported_by_tensorrt
 
 from .conftest import make_tiny_model
 
@@ -81,6 +81,7 @@ def test_tensorrt_target_is_symmetric_with_per_channel_weights(quantized):
             per_channel += 1
     assert per_channel >= 10  # every quantized conv weight
     assert read_onnx_metadata(res["tensorrt"].path).precision == "int8"
+    assert unsupported_by_tensorrt(res["tensorrt"].path) == []  # Q/DQ ops TensorRT parses
     # the sensitive 2→1-channel attention convolutions stay in float by default
     assert any("/attention/" in n for n in res["tensorrt"].kept_float)
 

@@ -46,6 +46,7 @@ class OrtRunner(BaseRunner):
         device: str | None = None,
         precision: str | None = None,
         threads: int | None = None,
+        spin: bool = False,
     ) -> None:
         ort = import_ort()
         path = Path(path)
@@ -57,6 +58,9 @@ class OrtRunner(BaseRunner):
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = threads
+        # Idle ORT worker threads busy-wait by default; on a small CPU shared with alignment,
+        # other models or a robot stack that steals cores from everyone else. Opt in with spin.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self.session = ort.InferenceSession(
                 str(path), sess_options=opts, providers=providers_for(device, available)
