@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 .venv/bin/ruff check .
+# Tests use the YuNet model in ../shared/models (never shipped in this repository).
 export MMNET_EDGE_FACE_DETECTOR=${MMNET_EDGE_FACE_DETECTOR:-$(cd .. && pwd)/shared/models/face_detection_yunet.onnx}
 set +e
 .venv/bin/python -m pytest "$@"
