@@ -40,8 +40,9 @@ def make_models(config: str, work: Path) -> tuple[Path, Path]:
     from mmnet_edge.calibration.quantize import quantize_int8
 
     # Latency does not depend on the calibration ranges: a small minmax set keeps this quick.
-    quantize_int8(onnx_path, from_synthetic(model.config.input_size, 2, 7, 0), work,
-                  method="minmax")
+    quantize_int8(
+        onnx_path, from_synthetic(model.config.input_size, 2, 7, 0), work, method="minmax"
+    )
     if importlib.util.find_spec("tensorrt") is not None:
         from mmnet_edge.export.precision import export_fp16
 

@@ -16,15 +16,16 @@ import time
 import numpy as np
 
 
-def measure(model: str, iters: int = 300, warmup: int = 20) -> dict[str, float]:
+def measure(model: str, iters: int = 300, warmup: int = 20, spin: bool = False) -> dict:
     import onnxruntime as ort
 
     from mmnet_edge.runtime.runtime import Runtime
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     bare = ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
-    rt = Runtime(model, backend="onnxruntime", align=False)
+    rt = Runtime(model, backend="onnxruntime", align=False, spin=spin)
     s = rt.input_size
     rng = np.random.default_rng(0)
     on = rng.standard_normal((1, 3, s, s), dtype=np.float32)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
-from mmnet_edge.align.detector import Face, FaceDetector
+from mmnet_edge.align.detector import Face, FaceDetector, face_from
 from mmnet_edge.errors import DetectorUnavailableError, InputError, NoFaceError
 from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
 
@@ -36,17 +36,32 @@ TEMPLATE_5 = (
     / 112.0
 )
 
+# Small similarity perturbations (dx, dy px at a 160-px view, scale, degrees) of the
+# canonical view; averaging the detector over them smooths its landmark jitter.
+_VIEW_PERTURBATIONS = (
+    (2.0, 2.0, 1.05, 3.0),
+    (-2.0, 2.0, 0.95, -3.0),
+    (2.0, -2.0, 0.95, 3.0),
+    (-2.0, -2.0, 1.05, -3.0),
+    (2.0, 0.0, 1.10, -4.0),
+    (-2.0, 0.0, 0.90, 4.0),
+    (0.0, 2.0, 1.10, 4.0),
+    (0.0, -2.0, 0.90, -4.0),
+)
+
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (scale, rotation, translation) mapping ``src`` to ``dst``.
 
-    Closed form (Umeyama, no reflection); returns a 2×3 matrix.
+    Closed form (Umeyama, no reflection); returns a 2×3 float64 matrix.
     """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s, d = src - mu_s, dst - mu_d
     var = (s**2).sum() / len(src)
+    if var <= 1e-12:
+        raise InputError("landmarks are degenerate (all at one point); cannot fit a transform")
     cov = d.T @ s / len(src)
     u, sig, vt = np.linalg.svd(cov)
     fix = np.eye(2)
@@ -61,27 +76,54 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def apply_transform(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Map N×2 points with a 2×3 affine matrix."""
     pts = np.asarray(pts, np.float64)
-    return pts @ m[:, :2].T + m[:, 2]
+    return pts @ np.asarray(m)[:, :2].T + np.asarray(m)[:, 2]
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """2×3 matrix of ``a ∘ b`` (apply ``b`` first)."""
+    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
 
 
 @dataclass
 class AlignmentTransform:
-    """A fitted crop: 2×3 ``matrix`` (image → crop), the ``face`` it came from, crop size."""
+    """A fitted crop: 2×3 ``matrix`` (image px → crop px), the ``face`` it came from, size."""
 
     matrix: np.ndarray
     face: Face | None
     output_size: int
 
     def landmarks_in_crop(self) -> np.ndarray | None:
-        if self.face is None:
+        """The face's landmarks in crop pixels (``None`` without landmarks)."""
+        if self.face is None or len(self.face.landmarks) == 0:
             return None
         return apply_transform(self.matrix, self.face.landmarks)
+
+    @property
+    def scale(self) -> float:
+        """Crop pixels per image pixel."""
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+
+    @property
+    def angle(self) -> float:
+        """Rotation applied to the image (degrees, counter-clockwise in image coordinates)."""
+        return float(np.degrees(np.arctan2(self.matrix[1, 0], self.matrix[0, 0])))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matrix": np.asarray(self.matrix).tolist(),
+            "output_size": self.output_size,
+            "box": None if self.face is None else list(self.face.box),
+            "landmarks": None if self.face is None else self.face.landmarks.tolist(),
+        }
 
 
 @dataclass
 class AlignedPair:
-    onset: np.ndarray  # RGB uint8 S×S×3
+    """Onset and apex crops (S×S×3 RGB uint8) warped with one ``transform``."""
+
+    onset: np.ndarray
     apex: np.ndarray
     transform: AlignmentTransform
 
@@ -92,6 +134,8 @@ class AlignedPair:
 
 @dataclass
 class AlignedClip:
+    """Every frame of a clip warped with the transform fitted on ``frames[reference]``."""
+
     frames: list[np.ndarray]
     transform: AlignmentTransform
     reference: int
@@ -104,9 +148,18 @@ class AlignedClip:
 class Aligner:
     """Detect (or take) a face on the reference frame, warp every frame with one transform.
 
-    ``margin`` widens the crop around the canonical template (0.25 keeps brows and chin,
-    where most micro-expression action units live). ``min_face`` (px) rejects faces too
-    small to carry 1–3 px motions.
+    Args:
+        detector: any :class:`FaceDetector` (``None``: callers pass ``box=``/``landmarks=``).
+        output_size: crop side in px (the model's input size: see :meth:`for_model`).
+        margin: extra border around the canonical template, as a fraction of its size on
+            each side (0.25 keeps brows and chin, where most action units live).
+        policy: which face when several are found: ``largest``, ``central`` or ``score``.
+        min_face: faces whose shorter box side is below this (px) are ignored.
+        refine: refinement passes. Each re-detects the face on a canonical (upright,
+            fixed-scale) ``refine_size`` px view of the current estimate; the last pass
+            averages ``refine_views`` slightly perturbed views. This makes landmarks (and
+            so the crop) far less sensitive to where, how large and how rotated the face
+            is in the frame. ``refine=0`` uses the raw detection (fastest, ~3× jitter).
     """
 
     def __init__(
@@ -116,21 +169,51 @@ class Aligner:
         margin: float = 0.25,
         policy: Policy = "largest",
         min_face: int = 48,
-        refine: int = 1,
+        refine: int = 2,
+        refine_views: int = 4,
         refine_size: int = 160,
     ) -> None:
         if policy not in ("largest", "central", "score"):
             raise InputError(f"policy must be largest, central or score, not {policy!r}")
-        if output_size < 16:
-            raise InputError(f"output_size {output_size} is too small")
+        if int(output_size) < 16:
+            raise InputError(f"output_size {output_size} is too small (≥ 16 px)")
+        if not 0 <= margin <= 2:
+            raise InputError(f"margin {margin} out of range [0, 2]")
+        if not 0 <= refine_views <= len(_VIEW_PERTURBATIONS):
+            raise InputError(f"refine_views must be 0..{len(_VIEW_PERTURBATIONS)}")
+        if detector is not None and not isinstance(detector, FaceDetector):
+            raise InputError(
+                f"detector must have detect(image_bgr) -> list[Face], got {type(detector)}"
+            )
         self.detector = detector
-        self.output_size = output_size
-        self.margin = margin
-        self.policy = policy
+        self.output_size = int(output_size)
+        self.margin = float(margin)
+        self.policy: Policy = policy
         self.min_face = min_face
-        self.refine = refine
-        self.refine_size = refine_size
-        self.template = ((TEMPLATE_5 - 0.5) / (1 + 2 * margin) + 0.5) * output_size
+        self.refine = max(0, int(refine))
+        self.refine_views = int(refine_views)
+        self.refine_size = int(refine_size)
+        self.template = self._template(self.output_size, self.margin)
+
+    @classmethod
+    def for_model(cls, model: Any, detector: FaceDetector | None = None, **kwargs: Any) -> Aligner:
+        """An aligner whose crops match a model's input size.
+
+        ``model``: a :class:`~mmnet_edge.metadata.ModelMetadata`, an ``MMNetConfig``, or
+        anything with ``input_size`` (or ``metadata.input_size``).
+        """
+        size = getattr(model, "input_size", None)
+        if size is None and hasattr(model, "metadata"):
+            size = model.metadata.input_size
+        if size is None and hasattr(model, "config"):
+            size = model.config.input_size
+        if size is None:
+            raise InputError(f"cannot tell the input size of {type(model).__name__}")
+        return cls(detector, output_size=int(size), **kwargs)
+
+    @staticmethod
+    def _template(size: int, margin: float) -> np.ndarray:
+        return ((TEMPLATE_5 - 0.5) / (1 + 2 * margin) + 0.5) * size
 
     # ----------------------------------------------------------------- faces
     def choose(self, faces: Sequence[Face], image_shape: tuple[int, ...]) -> Face:
@@ -140,11 +223,12 @@ class Aligner:
             if faces:
                 raise NoFaceError(
                     f"only faces smaller than min_face={self.min_face}px were found "
-                    f"(largest {max(f.size for f in faces):.0f}px); move closer or lower min_face"
+                    f"(largest {max(f.size for f in faces):.0f}px); move the camera closer, "
+                    "use a larger frame, or lower min_face"
                 )
             raise NoFaceError(
-                "no face found in the reference frame; check lighting/framing, "
-                "or pass the face box/landmarks yourself"
+                "no face found in the reference frame; check lighting and framing, "
+                "or pass the face box/landmarks yourself (box=/landmarks=)"
             )
         if self.policy == "score":
             return max(big, key=lambda f: f.score)
@@ -153,54 +237,49 @@ class Aligner:
             return min(big, key=lambda f: (f.center[0] - cx) ** 2 + (f.center[1] - cy) ** 2)
         return max(big, key=lambda f: f.box[2] * f.box[3])
 
-    def detect(self, image_rgb: np.ndarray) -> Face:
+    def detect(self, image: np.ndarray, color: ColorOrder = "bgr") -> Face:
+        """Detect, choose (policy, ``min_face``) and refine the face of one frame."""
+        rgb = as_rgb_uint8(image, color, "frame")
         if self.detector is None:
             raise DetectorUnavailableError(
-                "no face detector configured: give Aligner(detector=YuNetDetector(path)) or pass "
-                "box=/landmarks= with each call"
+                "no face detector configured: use Aligner(detector=YuNetDetector(path)) or "
+                "pass box=/landmarks= with each call"
             )
-        faces = self.detector.detect(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-        face = self.choose(faces, image_rgb.shape)
-        for _ in range(self.refine):
-            face = self._refine(image_rgb, face)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        face = self.choose(self.detector.detect(bgr), rgb.shape)
+        if face.landmarks.shape[0] >= 5:
+            for i in range(self.refine):
+                views = self.refine_views if i == self.refine - 1 else 0
+                face = self._refine(bgr, face, views)
         return face
 
-    def _refine(self, image_rgb: np.ndarray, face: Face) -> Face:
-        """Re-detect on a canonical (upright, fixed-scale) view, with its mirror image.
-
-        A detector's landmarks jitter with the face's position, scale and rotation in the
-        frame; re-detecting on a normalised view and averaging with the mirrored view
-        makes them far more consistent (measured: mean landmark error in the crop roughly
-        halves under shifts, 0.8–1.25× scaling and ±10° rotations).
-        """
-        if face.landmarks.shape[0] < 5:
-            return face
+    def _refine(self, bgr: np.ndarray, face: Face, views: int) -> Face:
+        """Re-detect on the canonical view of ``face`` (plus ``views`` perturbed ones)."""
         n = self.refine_size
-        view_aligner = Aligner(None, n, margin=0.5)
-        t = view_aligner.fit(image_rgb, "rgb", landmarks=face.landmarks)
-        view = cv2.cvtColor(view_aligner.warp(image_rgb, t, "rgb"), cv2.COLOR_RGB2BGR)
+        view_tmpl = self._template(n, 0.5)
+        base = similarity_transform(face.landmarks[:5], view_tmpl)
+        k = n / 160.0
         found = []
-        for mirrored in (False, True):
-            img = cv2.flip(view, 1) if mirrored else view
-            faces = [f for f in self.detector.detect(img) if f.landmarks.shape[0] >= 5]
-            if not faces:
-                continue
-            lm = max(faces, key=lambda f: f.box[2] * f.box[3]).landmarks[:5].astype(np.float64)
-            if mirrored:  # undo the flip: swap left/right points, mirror x
-                lm = lm[[1, 0, 2, 4, 3]]
-                lm[:, 0] = n - 1 - lm[:, 0]
-            found.append(lm)
+        for dx, dy, s, a in _VIEW_PERTURBATIONS[:views] if views else [(0.0, 0.0, 1.0, 0.0)]:
+            p = cv2.getRotationMatrix2D((n / 2, n / 2), a, s)
+            p[:, 2] += (dx * k, dy * k)
+            m = compose(p, base)
+            view = cv2.warpAffine(
+                bgr, m, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            faces = [f for f in self.detector.detect(view) if f.landmarks.shape[0] >= 5]
+            if faces:
+                lm = max(faces, key=lambda f: f.box[2] * f.box[3]).landmarks[:5]
+                found.append(apply_transform(cv2.invertAffineTransform(m), lm))
         if not found:
             return face
-        inv = cv2.invertAffineTransform(t.matrix)
-        lm = apply_transform(inv, np.mean(found, axis=0)).astype(np.float32)
-        return Face(face.box, lm, face.score)
+        lm = np.mean(found, axis=0).astype(np.float32)
+        return Face(face.box, lm, face.score, face.mesh)
 
     # ------------------------------------------------------------- transform
     def transform_from_box(self, box: Sequence[float]) -> np.ndarray:
-        x, y, w, h = (float(v) for v in box)
-        if w <= 0 or h <= 0:
-            raise InputError(f"face box must have positive width/height, got {tuple(box)}")
+        """Scale + translation placing a face box where the template puts a face."""
+        x, y, w, h = face_from(box=box).box
         # A detector box is ~2.5 interocular distances wide; 1.28 makes a box-only crop
         # frame the face like the landmark template does.
         side = max(w, h) * 1.28 * (1 + 2 * self.margin)
@@ -221,22 +300,16 @@ class Aligner:
         box: Sequence[float] | None = None,
         landmarks: np.ndarray | None = None,
     ) -> AlignmentTransform:
-        """Fit the crop transform on one frame (detecting unless a face/box/landmarks is given)."""
+        """Fit the crop transform on one frame.
+
+        Uses, in order: ``landmarks`` (K×2, YuNet order), ``box`` (x, y, w, h; scale and
+        translation only), ``face``, else the detector.
+        """
         rgb = as_rgb_uint8(image, color, "reference frame")
-        if landmarks is not None:
-            lm = np.asarray(landmarks, np.float64)
-            if lm.ndim != 2 or lm.shape[1] != 2 or lm.shape[0] < 5:
-                raise InputError(f"landmarks must be K×2 with K ≥ 5, got {lm.shape}")
-            x0, y0 = lm.min(0)
-            x1, y1 = lm.max(0)
-            face = Face((x0, y0, x1 - x0, y1 - y0), lm[:5].astype(np.float32))
-        elif box is not None:
-            m = self.transform_from_box(box)
-            return AlignmentTransform(
-                m, Face(tuple(float(v) for v in box), np.zeros((0, 2))), self.output_size
-            )
+        if landmarks is not None or box is not None:
+            face = face_from(box, landmarks)
         elif face is None:
-            face = self.detect(rgb)
+            face = self.detect(rgb, "rgb")
         if face.landmarks.shape[0] >= 5:
             m = similarity_transform(face.landmarks[:5], self.template)
         else:
@@ -267,7 +340,10 @@ class Aligner:
         on = as_rgb_uint8(onset, color, "onset")
         ap = as_rgb_uint8(apex, color, "apex")
         if on.shape != ap.shape:
-            raise InputError(f"onset {on.shape[:2]} and apex {ap.shape[:2]} sizes differ")
+            raise InputError(
+                f"onset {on.shape[1]}×{on.shape[0]} and apex {ap.shape[1]}×{ap.shape[0]} "
+                "sizes differ; both must come from the same camera stream"
+            )
         t = self.fit(on, "rgb", face=face, box=box, landmarks=landmarks)
         return AlignedPair(self.warp(on, t, "rgb"), self.warp(ap, t, "rgb"), t)
 
@@ -276,27 +352,35 @@ class Aligner:
         frames: Sequence[np.ndarray],
         reference: int = 0,
         color: ColorOrder = "bgr",
-        **face_hint: object,
+        face: Face | None = None,
+        box: Sequence[float] | None = None,
+        landmarks: np.ndarray | None = None,
     ) -> AlignedClip:
         """One transform (fitted on ``frames[reference]``) for every frame of a clip."""
         if len(frames) == 0:
-            raise InputError("empty clip")
-        if not 0 <= reference < len(frames):
+            raise InputError("empty clip: give at least one frame")
+        if not -len(frames) <= reference < len(frames):
             raise InputError(f"reference {reference} outside the clip (0..{len(frames) - 1})")
+        reference %= len(frames)
         rgb = [as_rgb_uint8(f, color, f"frame {i}") for i, f in enumerate(frames)]
-        if len({f.shape for f in rgb}) != 1:
-            raise InputError("clip frames differ in size")
-        t = self.fit(rgb[reference], "rgb", **face_hint)  # type: ignore[arg-type]
+        sizes = {f.shape[:2] for f in rgb}
+        if len(sizes) != 1:
+            raise InputError(f"clip frames differ in size: {sorted(sizes)}")
+        t = self.fit(rgb[reference], "rgb", face=face, box=box, landmarks=landmarks)
         return AlignedClip([self.warp(f, t, "rgb") for f in rgb], t, reference)
 
 
 class ReferenceTracker:
-    """Keeps one reference transform over a long stream; re-fits only on drift.
+    """One reference transform over a long stream, re-fitted only when the face drifts.
 
-    Every ``check_every`` frames the face is detected again; if its landmarks, mapped
-    into the crop, are more than ``drift_px`` (mean) from where the reference put them,
-    the transform is re-fitted (optionally on landmarks smoothed with weight ``smoothing``
-    toward the new detection). Between re-fits every frame gets the identical transform.
+    Every ``check_every`` frames the face is found again (detector, or the ``box=`` /
+    ``landmarks=`` the caller passes to :meth:`update`). The drift is how far the new fit
+    would move the template points in the crop (mean px); only above ``drift_px`` is the
+    reference replaced. With ``smoothing`` in (0, 1) the reference moves that fraction
+    *less* than all the way each time (exponential smoothing; similarity matrices blend
+    linearly), unless the drift exceeds ``snap_px`` (the person moved: jump at once).
+    Between re-fits every frame gets the identical transform, so frame differences hold
+    only facial motion.
     """
 
     def __init__(
@@ -305,39 +389,61 @@ class ReferenceTracker:
         drift_px: float = 4.0,
         check_every: int = 15,
         smoothing: float = 0.0,
+        snap_px: float = 24.0,
     ) -> None:
+        if not 0 <= smoothing < 1:
+            raise InputError(f"smoothing must be in [0, 1), got {smoothing}")
         self.aligner = aligner
-        self.drift_px = drift_px
-        self.check_every = max(1, check_every)
-        self.smoothing = smoothing
+        self.drift_px = float(drift_px)
+        self.check_every = max(1, int(check_every))
+        self.smoothing = float(smoothing)
+        self.snap_px = float(snap_px)
         self.transform: AlignmentTransform | None = None
         self.refits = 0
+        self.misses = 0
+        self.last_drift = 0.0
         self._n = 0
 
-    def update(self, frame: np.ndarray, color: ColorOrder = "bgr") -> np.ndarray:
-        """Aligned crop of ``frame`` (RGB), re-fitting the reference only when needed."""
+    def reset(self) -> None:
+        """Forget the reference (e.g. a new person); the next frame fits a new one."""
+        self.transform = None
+        self._n = 0
+
+    def drift(self, candidate: AlignmentTransform) -> float:
+        """Mean crop-px displacement of the template points if ``candidate`` replaced it."""
+        assert self.transform is not None
+        pts = self.aligner.template
+        moved = apply_transform(
+            compose(self.transform.matrix, cv2.invertAffineTransform(candidate.matrix)), pts
+        )
+        return float(np.linalg.norm(moved - pts, axis=1).mean())
+
+    def update(
+        self,
+        frame: np.ndarray,
+        color: ColorOrder = "bgr",
+        box: Sequence[float] | None = None,
+        landmarks: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Aligned crop of ``frame`` (S×S×3 RGB), re-fitting the reference only on drift."""
         rgb = as_rgb_uint8(frame, color, "frame")
         if self.transform is None:
-            self.transform = self.aligner.fit(rgb, "rgb")
-        elif self._n % self.check_every == 0 and self.transform.face is not None:
+            self.transform = self.aligner.fit(rgb, "rgb", box=box, landmarks=landmarks)
+        elif self._n % self.check_every == 0:
             try:
-                face = self.aligner.detect(rgb)
+                cand = self.aligner.fit(rgb, "rgb", box=box, landmarks=landmarks)
             except NoFaceError:
-                face = None
-            if face is not None and face.landmarks.shape[0] >= 5:
-                now = apply_transform(self.transform.matrix, face.landmarks[:5])
-                drift = float(np.linalg.norm(now - self.aligner.template, axis=1).mean())
-                if drift > self.drift_px:
-                    if self.smoothing > 0:
-                        old = self.transform.face.landmarks[:5]
-                        face = Face(
-                            face.box,
-                            (
-                                self.smoothing * old + (1 - self.smoothing) * face.landmarks[:5]
-                            ).astype(np.float32),
-                            face.score,
-                        )
-                    self.transform = self.aligner.fit(rgb, "rgb", face=face)
+                cand = None
+                self.misses += 1  # keep the last reference through short occlusions
+            if cand is not None:
+                self.last_drift = self.drift(cand)
+                if self.last_drift > self.drift_px:
+                    a = self.smoothing if self.last_drift <= self.snap_px else 0.0
+                    m = a * self.transform.matrix + (1 - a) * cand.matrix
+                    self.transform = AlignmentTransform(m, cand.face, cand.output_size)
                     self.refits += 1
         self._n += 1
         return self.aligner.warp(rgb, self.transform, "rgb")
+
+
+StreamAligner = ReferenceTracker

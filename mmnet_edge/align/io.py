@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,15 +17,17 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """An image file as uint8 BGR (or grey) array."""
+    """An image file as a uint8 BGR (or grey) array, EXIF orientation applied."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"image not found: {path}")
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    data = cv2.imread(str(path), cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
     if data is None:
         raise InputError(f"{path} is not a readable image")
     if data.dtype == np.uint16:
         data = (data >> 8).astype(np.uint8)
+    elif data.dtype != np.uint8:
+        raise InputError(f"{path}: {data.dtype} pixels are not supported; save it as 8-bit")
     return data
 
 
@@ -58,9 +61,18 @@ def read_video(path: str | os.PathLike[str], max_frames: int = 2000) -> list[np.
     return frames
 
 
+def count_frames(path: str | os.PathLike[str]) -> int | None:
+    """Frame count from the container header (``None`` when it does not say)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    return n if n > 0 else None
+
+
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     """Image files of a folder in natural order (img2 before img10)."""
-    import re
 
     def key(p: Path) -> list[object]:
         return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
