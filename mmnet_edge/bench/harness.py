@@ -121,6 +121,13 @@ def _engine_precision(engine: Path) -> str | None:
 
 
 def _rss_mb() -> float | None:
+    """Peak resident memory of this process so far (MiB)."""
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    except (ImportError, OSError):
+        pass
     try:
         import psutil
     except ImportError:
