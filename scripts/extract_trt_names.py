@@ -31,7 +31,8 @@ def names_in_wheel(wheel: Path) -> set[str]:
         for info in zf.infolist():
             if ".so" in info.filename or info.filename.endswith(".pyi"):
                 names.update(
-                    t for t in (m.decode() for m in IDENT.findall(zf.read(info)))
+                    t
+                    for t in (m.decode() for m in IDENT.findall(zf.read(info)))
                     if not t.startswith(("_Z", "_GLOBAL", "GLIBC")) and len(t) <= 48
                 )
     return names

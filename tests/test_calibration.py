@@ -132,6 +132,22 @@ def test_report_numbers_recomputed_from_raw_outputs(quantized, tmp_path):
         return e / e.sum(1, keepdims=True)
 
     assert v["max_prob_error"] == pytest.approx(np.abs(sm(ref) - sm(got)).max(), abs=1e-5)
+    assert v["mean_prob_error"] == pytest.approx(np.abs(sm(ref) - sm(got)).max(1).mean(), abs=1e-5)
+
+    def f1s(pred):  # per-class F1 by hand (0 for a class never predicted nor present)
+        out = []
+        for c in range(len(held.class_names)):
+            tp = np.sum((pred == c) & (held.labels == c))
+            fp = np.sum((pred == c) & (held.labels != c))
+            fn = np.sum((pred != c) & (held.labels == c))
+            out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+        return np.array(out)
+
+    assert v["uf1"] == pytest.approx(f1s(got.argmax(1)).mean())
+    assert v["uf1_delta"] == pytest.approx(f1s(got.argmax(1)).mean() - f1s(ref.argmax(1)).mean())
+    deltas = f1s(got.argmax(1)) - f1s(ref.argmax(1))
+    for name, d in zip(held.class_names, deltas, strict=True):
+        assert v["per_class_f1_delta"][name] == pytest.approx(d)
     assert rep["variants"]["missing"]["status"] == "missing"
     assert rep["fp32"]["top1_agreement"] == 1.0
 
@@ -188,6 +204,15 @@ def test_max_uf1_drop_gate(tiny_checkpoint, tmp_path):
     )
     assert ok.exit_code == 0, ok.output
     assert "top-1 agreement" in ok.output
+
+
+def test_gate_fails_exactly_above_the_bar():
+    rep = {"variants": {"int8": {"uf1_delta": -0.05}, "fp16": {"top1_agreement": 1.0}}}
+    gate(rep, "int8", max_uf1_drop=0.06)
+    with pytest.raises(CalibrationError, match="0.050 UF1"):
+        gate(rep, "int8", max_uf1_drop=0.03)
+    with pytest.raises(CalibrationError, match="labels"):
+        gate(rep, "fp16", max_uf1_drop=0.03)
 
 
 def test_sensitivity_lists_every_block_group(quantized):
@@ -279,5 +304,18 @@ def test_legacy_calibrator_on_real_tensorrt(tmp_path):
         with pytest.raises(CalibrationError, match="removed"):
             make_entropy_calibrator(small_set(), "abc", tmp_path)
         return
-    cal = make_entropy_calibrator(small_set(), "abc", tmp_path)
+    cs = small_set()
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        cal = make_entropy_calibrator(cs, "abc", tmp_path)
     assert cal.get_batch_size() == 8
+    batches = 0
+    while (ptrs := cal.get_batch(["onset", "apex"])) is not None:
+        assert len(ptrs) == 2 and all(isinstance(p, int) and p for p in ptrs)
+        batches += 1
+    assert batches == len(cs) // 8
+    assert cal.read_calibration_cache() is None  # nothing cached for this key yet
+    cal.write_calibration_cache(b"cache")
+    assert cal.read_calibration_cache() == b"cache"
+    with pytest.warns(DeprecationWarning):
+        other = make_entropy_calibrator(cs, "another-onnx", tmp_path)
+    assert other.read_calibration_cache() is None  # another model never reuses it

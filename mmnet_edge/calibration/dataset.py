@@ -84,7 +84,7 @@ def make_set(
     mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD,
     source: str = "",
-    aligned: str = "none (caller-supplied crops)",
+    aligned: str | dict[str, Any] = "none (caller-supplied crops)",
 ) -> CalibrationSet:
     """Preprocess aligned RGB uint8 crops into a calibration set (warns below MIN_SIZE)."""
     if len(onsets_rgb) == 0:
@@ -197,11 +197,29 @@ def build_synthetic_set(
 
 
 def _aligner(input_size: int, detector: str | None, align: bool) -> Any:
+    """The runtime's aligner (same detector type and defaults as ``Runtime``)."""
     if not align:
         return None
     from mmnet_edge.align import Aligner, YuNetDetector
 
     return Aligner(YuNetDetector(detector), output_size=input_size)
+
+
+def alignment_settings(aligner: Any, fallback: str) -> str | dict[str, Any]:
+    """What the manifest records about alignment: the aligner's parameters, or ``fallback``."""
+    if aligner is None:
+        return fallback
+    return {
+        "method": "face detector landmarks → similarity warp, fitted on the onset frame",
+        "detector": type(aligner.detector).__name__,
+        "output_size": aligner.output_size,
+        "margin": aligner.margin,
+        "policy": aligner.policy,
+        "min_face": aligner.min_face,
+        "refine": aligner.refine,
+        "refine_views": aligner.refine_views,
+        "refine_size": aligner.refine_size,
+    }
 
 
 def from_dataset(
@@ -238,7 +256,7 @@ def from_dataset(
         ds.class_names,
         input_size,
         source=f"dataset {name} {root}",
-        aligned="YuNet, onset-locked" if aligner else "dataset crops as released",
+        aligned=alignment_settings(aligner, "dataset crops as released"),
     )
 
 
@@ -278,7 +296,7 @@ def from_pair_folder(
         class_names,
         input_size,
         source=f"pairs {folder}",
-        aligned="YuNet, onset-locked" if aligner else "none",
+        aligned=alignment_settings(aligner, "none (frames used as given)"),
     )
 
 
@@ -310,5 +328,5 @@ def from_videos(
         class_names,
         input_size,
         source=f"{len(videos)} videos (apex spotted)",
-        aligned="YuNet, onset-locked" if aligner else "none",
+        aligned=alignment_settings(aligner, "none (frames used as given)"),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,12 @@ def make_entropy_calibrator(
             f"TensorRT {trt.__version__} has no implicit INT8 calibrators (removed in 11): use "
             "the Q/DQ model from `mmnet-edge export --int8 --calib CALIB.npz`"
         )
-    log.warning(
-        "implicit INT8 calibration is deprecated by TensorRT (since 10.1); "
-        "prefer the explicit Q/DQ model"
+    msg = (
+        "implicit INT8 calibration (IInt8EntropyCalibrator2) is deprecated by TensorRT since "
+        "10.1 and removed in 11; prefer the explicit Q/DQ model (model.int8.onnx)"
     )
+    warnings.warn(msg, DeprecationWarning, stacklevel=2)
+    log.warning(msg)
     cache = cache_path(cache_dir, onnx_sha256, cs.sha256(), str(trt.__version__))
 
     class EntropyCalibrator(base):  # type: ignore[misc,valid-type]
