@@ -309,3 +309,50 @@ def excluded(class_map: Mapping[str, str | None], emotion: Any) -> bool:
 def placeholder(dataset: str, subject: Any, clip: Any) -> Sample:
     """Stand-in for a row the class map drops (so its frames are never required)."""
     return Sample(str(subject), str(clip), None, None, 0, "", dataset)
+
+
+def select_class_map(
+    dataset: str,
+    classes: str | None,
+    default: str,
+    maps: Mapping[str, tuple[tuple[str, ...], Mapping[str, str | None]]],
+) -> tuple[tuple[str, ...], Mapping[str, str | None]]:
+    """``(class_names, emotion → class)`` of a reader's named class map; DatasetError if unknown."""
+    classes = classes or default
+    if classes not in maps:
+        raise DatasetError(f"{dataset}: unknown class map {classes!r}; choose {sorted(maps)}")
+    return maps[classes]
+
+
+def locate_sheet(root: Path, dataset: str, filename: str, given: Path | str | None) -> Path:
+    """The annotation spreadsheet: ``given``, else ``filename`` in (or just under) ``root``."""
+    sheet = Path(given) if given else find_file(root, [filename], depth=1)
+    if sheet is None and (root.parent / filename).is_file():
+        sheet = root.parent / filename
+    if sheet is None:
+        raise DatasetError(f"{dataset}: {filename} not found in {root}; put it in the root")
+    return sheet
+
+
+def labelled_rows(
+    rows: Sequence[SheetRow],
+    dataset: str,
+    class_map: Mapping[str, str | None],
+    pairs: list[tuple[Sample, str]],
+    emotion_headers: Sequence[str],
+):  # noqa: ANN201 - generator of (row, subject, clip, emotion)
+    """Rows that carry a subject, clip and emotion the class map keeps.
+
+    Rows missing a field are skipped with a warning; rows whose emotion the class map drops
+    get a placeholder in ``pairs`` (their frames are not required) and are not yielded.
+    """
+    for row in rows:
+        subject, clip = row.get("Subject"), row.get("Filename")
+        emotion = row.get(*emotion_headers)
+        if subject is None or clip is None or emotion is None:
+            warn(f"{row.where()}: missing subject, filename or emotion; row skipped")
+            continue
+        if excluded(class_map, emotion):
+            pairs.append((placeholder(dataset, subject, clip), str(emotion)))
+            continue
+        yield row, subject, clip, emotion

@@ -20,12 +20,11 @@ from mmnet_edge.data._common import (
     build_map,
     build_sample,
     check_root,
-    excluded,
-    find_file,
-    placeholder,
+    labelled_rows,
+    locate_sheet,
     read_sheet,
+    select_class_map,
     subject_number,
-    warn,
 )
 from mmnet_edge.data.samples import MEDataset, Sample
 from mmnet_edge.errors import DatasetError
@@ -106,29 +105,15 @@ def load_casme2(
 ) -> MEDataset:
     """Read CASME II; ``classes`` is ``'5class'`` (default) or ``'3class'`` (MEGC)."""
     root = check_root(root, NAME)
-    classes = classes or DEFAULT_CLASSES
-    if classes not in CLASS_MAPS:
-        raise DatasetError(f"casme2: unknown class map {classes!r}; choose {sorted(CLASS_MAPS)}")
-    class_names, class_map = CLASS_MAPS[classes]
-    sheet = Path(spreadsheet) if spreadsheet else find_file(root, [SPREADSHEET], depth=1)
-    if sheet is None and (root.parent / SPREADSHEET).is_file():
-        sheet = root.parent / SPREADSHEET
-    if sheet is None:
-        raise DatasetError(f"casme2: {SPREADSHEET} not found in {root}; put it in the root")
+    class_names, class_map = select_class_map(NAME, classes, DEFAULT_CLASSES, CLASS_MAPS)
+    sheet = locate_sheet(root, NAME, SPREADSHEET, spreadsheet)
     rows = read_sheet(sheet, ["Subject", "Filename"])
     frame_root = _frame_root(root, layout)
     subjects: dict[int, Path] = {}
     pairs: list[tuple[Sample, str]] = []
-    for row in rows:
-        subject = row.get("Subject")
-        clip = row.get("Filename")
-        emotion = row.get("Estimated Emotion", "Emotion")
-        if subject is None or clip is None or emotion is None:
-            warn(f"{row.where()}: missing subject, filename or emotion; row skipped")
-            continue
-        if excluded(class_map, emotion):  # dropped by the class map: frames not required
-            pairs.append((placeholder(NAME, subject, clip), str(emotion)))
-            continue
+    for row, subject, clip, emotion in labelled_rows(
+        rows, NAME, class_map, pairs, ("Estimated Emotion", "Emotion")
+    ):
         sdir = _subject_dir(frame_root, subject, subjects)
         if sdir is None:
             raise DatasetError(

@@ -19,12 +19,11 @@ from mmnet_edge.data._common import (
     build_map,
     build_sample,
     check_root,
-    excluded,
-    find_file,
+    labelled_rows,
+    locate_sheet,
     norm_header,
-    placeholder,
     read_sheet,
-    warn,
+    select_class_map,
 )
 from mmnet_edge.data.samples import MEDataset, Sample
 from mmnet_edge.errors import DatasetError
@@ -104,25 +103,21 @@ def load_casme3(
     """Read CAS(ME)³ part A micro-expressions; ``classes`` is ``'4class'`` (default),
     ``'3class'`` or ``'7class'``."""
     root = check_root(root, NAME)
-    classes = classes or DEFAULT_CLASSES
-    if classes not in CLASS_MAPS:
-        raise DatasetError(f"casme3: unknown class map {classes!r}; choose {sorted(CLASS_MAPS)}")
-    class_names, class_map = CLASS_MAPS[classes]
-    sheet = Path(spreadsheet) if spreadsheet else find_file(root, [SPREADSHEET], depth=1)
-    if sheet is None:
-        raise DatasetError(f"casme3: {SPREADSHEET} not found in {root}; put it in the root")
+    class_names, class_map = select_class_map(NAME, classes, DEFAULT_CLASSES, CLASS_MAPS)
+    sheet = locate_sheet(root, NAME, SPREADSHEET, spreadsheet)
     rows = read_sheet(sheet, ["Subject", "Filename", "Onset"], sheet=SHEET)
     subjects = _subject_dirs(root)
     pairs: list[tuple[Sample, str]] = []
-    for row in rows:
-        subject, clip = row.get("Subject"), row.get("Filename")
-        emotion = row.get("emotion", "Estimated Emotion")
-        if subject is None or clip is None or emotion is None:
-            warn(f"{row.where()}: missing subject, filename or emotion; row skipped")
-            continue
-        if excluded(class_map, emotion):
-            pairs.append((placeholder(NAME, subject, clip), str(emotion)))
-            continue
+    for row, subject, clip, emotion in labelled_rows(
+        rows,
+        NAME,
+        class_map,
+        pairs,
+        (
+            "emotion",
+            "Estimated Emotion",
+        ),
+    ):
         sdir = subjects.get(norm_header(subject))
         if sdir is None:
             raise DatasetError(

@@ -15,16 +15,14 @@ from mmnet_edge.data._common import (
     build_map,
     build_sample,
     check_root,
-    excluded,
-    find_file,
+    labelled_rows,
+    locate_sheet,
     norm_header,
-    placeholder,
     read_sheet,
+    select_class_map,
     subject_number,
-    warn,
 )
 from mmnet_edge.data.samples import MEDataset, Sample
-from mmnet_edge.errors import DatasetError
 
 NAME = "mmew"
 SPREADSHEET = "MMEW_Micro_Exp.xlsx"
@@ -84,25 +82,21 @@ def load_mmew(
     """Read MMEW micro-expressions; ``classes`` is ``'6class'`` (default), ``'4class'`` or
     ``'3class'``."""
     root = check_root(root, NAME)
-    classes = classes or DEFAULT_CLASSES
-    if classes not in CLASS_MAPS:
-        raise DatasetError(f"mmew: unknown class map {classes!r}; choose {sorted(CLASS_MAPS)}")
-    class_names, class_map = CLASS_MAPS[classes]
-    sheet = Path(spreadsheet) if spreadsheet else find_file(root, [SPREADSHEET], depth=1)
-    if sheet is None:
-        raise DatasetError(f"mmew: {SPREADSHEET} not found in {root}; put it in the root")
+    class_names, class_map = select_class_map(NAME, classes, DEFAULT_CLASSES, CLASS_MAPS)
+    sheet = locate_sheet(root, NAME, SPREADSHEET, spreadsheet)
     rows = read_sheet(sheet, ["Subject", "Filename"])
     frame_root = root / FRAME_DIR if (root / FRAME_DIR).is_dir() else root
     pairs: list[tuple[Sample, str]] = []
-    for row in rows:
-        subject, clip = row.get("Subject"), row.get("Filename")
-        emotion = row.get("Estimated Emotion", "Emotion")
-        if subject is None or clip is None or emotion is None:
-            warn(f"{row.where()}: missing subject, filename or emotion; row skipped")
-            continue
-        if excluded(class_map, emotion):
-            pairs.append((placeholder(NAME, subject, clip), str(emotion)))
-            continue
+    for row, subject, clip, emotion in labelled_rows(
+        rows,
+        NAME,
+        class_map,
+        pairs,
+        (
+            "Estimated Emotion",
+            "Emotion",
+        ),
+    ):
         n = subject_number(subject)
         subject_name = f"S{n:02d}" if n is not None else str(subject).strip()
         clip_id = str(clip).strip()

@@ -17,12 +17,11 @@ from mmnet_edge.data._common import (
     build_map,
     build_sample,
     check_root,
-    excluded,
-    find_file,
-    placeholder,
+    labelled_rows,
+    locate_sheet,
     read_sheet,
+    select_class_map,
     subject_number,
-    warn,
 )
 from mmnet_edge.data.samples import MEDataset, Sample
 from mmnet_edge.errors import DatasetError
@@ -77,25 +76,21 @@ def load_samm(
 ) -> MEDataset:
     """Read SAMM; ``classes`` is ``'5class'`` (default) or ``'3class'`` (MEGC)."""
     root = check_root(root, NAME)
-    classes = classes or DEFAULT_CLASSES
-    if classes not in CLASS_MAPS:
-        raise DatasetError(f"samm: unknown class map {classes!r}; choose {sorted(CLASS_MAPS)}")
-    class_names, class_map = CLASS_MAPS[classes]
-    sheet = Path(spreadsheet) if spreadsheet else find_file(root, [SPREADSHEET], depth=1)
-    if sheet is None:
-        raise DatasetError(f"samm: {SPREADSHEET} not found in {root}; put it in the root")
+    class_names, class_map = select_class_map(NAME, classes, DEFAULT_CLASSES, CLASS_MAPS)
+    sheet = locate_sheet(root, NAME, SPREADSHEET, spreadsheet)
     rows = read_sheet(sheet, ["Subject", "Filename", "Onset Frame"])
     frame_root = _frame_root(root)
     pairs: list[tuple[Sample, str]] = []
-    for row in rows:
-        subject, clip = row.get("Subject"), row.get("Filename")
-        emotion = row.get("Estimated Emotion", "Emotion")
-        if subject is None or clip is None or emotion is None:
-            warn(f"{row.where()}: missing subject, filename or emotion; row skipped")
-            continue
-        if excluded(class_map, emotion):
-            pairs.append((placeholder(NAME, subject, clip), str(emotion)))
-            continue
+    for row, subject, clip, emotion in labelled_rows(
+        rows,
+        NAME,
+        class_map,
+        pairs,
+        (
+            "Estimated Emotion",
+            "Emotion",
+        ),
+    ):
         n = subject_number(subject)
         if n is None:
             raise DatasetError(f"{row.where()}: subject {subject!r} is not a subject number")
