@@ -3,8 +3,9 @@
 
     python benchmarks/runtime_overhead.py MODEL.onnx [--iters 300] [--json out.json]
 
-Both paths run interleaved (A, B, A, B, …) with identical session options so drift hits
-both alike; the overhead is (Runtime p50 − bare p50) / bare p50.
+Both paths run interleaved (A, B, B, A, …) with identical session options so drift and
+cache effects hit both alike; the overhead is (Runtime p50 − bare p50) / bare p50. The
+issue's bar is ≤ 5 % at batch 1.
 """
 
 from __future__ import annotations
@@ -35,14 +36,19 @@ def measure(model: str, iters: int = 300, warmup: int = 20, spin: bool = False) 
         bare.run(["logits"], feed)
         rt.run_tensors(on, ap)
     a, b = [], []
-    for _ in range(iters):
+
+    def timed(fn) -> float:  # noqa: ANN001
         t0 = time.perf_counter()
-        bare.run(["logits"], feed)
-        t1 = time.perf_counter()
-        rt.run_tensors(on, ap)
-        t2 = time.perf_counter()
-        a.append((t1 - t0) * 1e3)
-        b.append((t2 - t1) * 1e3)
+        fn()
+        return (time.perf_counter() - t0) * 1e3
+
+    for i in range(iters):  # alternate A,B / B,A so neither always runs on a warm cache
+        if i % 2:
+            b.append(timed(lambda: rt.run_tensors(on, ap)))
+            a.append(timed(lambda: bare.run(["logits"], feed)))
+        else:
+            a.append(timed(lambda: bare.run(["logits"], feed)))
+            b.append(timed(lambda: rt.run_tensors(on, ap)))
     rt.close()
     pa, pb = float(np.median(a)), float(np.median(b))
     return {

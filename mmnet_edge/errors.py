@@ -55,12 +55,21 @@ class CalibrationError(MMNetEdgeError):
     """A calibration set or INT8 quantization step cannot be used."""
 
 
+class ArtifactWriteError(MMNetEdgeError, OSError):
+    """A file could not be written (permissions, full disk, not a directory…)."""
+
+
+class NonFiniteOutputError(MMNetEdgeError):
+    """A model produced NaN or Inf logits (corrupt weights, or FP16/INT8 overflow)."""
+
+
 class InputError(MMNetEdgeError, ValueError):
     """An input array, image, video or file has the wrong type, shape or content."""
 
 
 __all__ = [
     "AlignmentError",
+    "ArtifactWriteError",
     "BackendUnavailableError",
     "CalibrationError",
     "CheckpointError",
@@ -72,5 +81,6 @@ __all__ = [
     "InputError",
     "MMNetEdgeError",
     "NoFaceError",
+    "NonFiniteOutputError",
     "ValidationError",
 ]

@@ -40,6 +40,18 @@ def _version(mod: str) -> str | None:
     return str(getattr(m, "__version__", "?"))
 
 
+def _jetson_power_mode_sysfs() -> str | None:
+    """nvpmodel's saved mode (``pmode:0002``) when the ``nvpmodel`` tool is not on PATH."""
+    for path in ("/var/lib/nvpmodel/status",):
+        try:
+            text = open(path, encoding="utf-8").read().strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
+
+
 def collect_environment() -> dict[str, Any]:
     from mmnet_edge.doctor import gpu_facts, jetson_facts
 
@@ -59,10 +71,21 @@ def collect_environment() -> dict[str, Any]:
         "gpu": gpu_facts() or None,
         "jetson": jetson_facts() or None,
     }
+    rows = env["gpu"] or []
+    if rows:
+        parts = [p.strip() for p in str(rows[0]).split(",")]
+        if len(parts) >= 2:
+            env["gpu_driver"] = parts[1]
+    if env["jetson"] is not None and "power_mode" not in env["jetson"]:
+        mode = _jetson_power_mode_sysfs()
+        if mode:
+            env["jetson"]["power_mode"] = mode
     try:
         import torch
 
         env["cuda"] = torch.version.cuda
+        cudnn = torch.backends.cudnn
+        env["cudnn"] = cudnn.version() if cudnn.is_available() else None
         env["torch_threads"] = torch.get_num_threads()
         if torch.cuda.is_available():
             env["torch_cuda_device"] = torch.cuda.get_device_name(0)

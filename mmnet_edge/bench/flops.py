@@ -1,31 +1,33 @@
-"""Model cost for roofline context: GFLOPs per sample (multiply-add = 2 FLOPs)."""
+"""Model cost for roofline context, without torch when the model file records it.
+
+``mmnet-edge export`` stores the count (:mod:`mmnet_edge.model.flops`, torch's
+FlopCounterMode) in the metadata's ``extra["gflops_per_sample"]``; a runtime-only install
+reads it from there. Without the record, the count needs torch (the ``[train]`` extra);
+without either, GFLOP-based columns are left empty and the report says why.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from mmnet_edge.metadata import ModelMetadata
+from mmnet_edge.model.flops import model_gflops, model_gflops_by_op
+from mmnet_edge.runtime.runner import has_module
 
-from mmnet_edge.model.config import MMNetConfig
-
-
-@lru_cache(maxsize=8)
-def _gflops(config_json: str) -> float:
-    import json
-
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from mmnet_edge.model.mmnet import MMNet
-
-    cfg = MMNetConfig.from_dict(json.loads(config_json))
-    model = MMNet(cfg).eval()
-    x = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        model(x, x)
-    return counter.get_total_flops() / 1e9
+__all__ = ["gflops_for", "model_gflops", "model_gflops_by_op"]
 
 
-def model_gflops(config: MMNetConfig) -> float:
-    """GFLOPs for one onset/apex pair (convolutions, matmuls and linear layers)."""
-    import json
-
-    return _gflops(json.dumps(config.to_dict(), sort_keys=True))
+def gflops_for(meta: ModelMetadata) -> tuple[float | None, dict[str, float], str]:
+    """(GFLOPs per pair, split by operator, where the number came from)."""
+    extra = meta.extra or {}
+    if isinstance(extra.get("gflops_per_sample"), (int, float)):
+        return (
+            float(extra["gflops_per_sample"]),
+            dict(extra.get("gflops_by_op") or {}),
+            "recorded at export (torch FlopCounterMode)",
+        )
+    if has_module("torch"):
+        return (
+            model_gflops(meta.config),
+            model_gflops_by_op(meta.config),
+            "counted now (torch FlopCounterMode)",
+        )
+    return None, {}, "not recorded in the model file and torch is not installed"

@@ -7,14 +7,24 @@ from pathlib import Path
 from typing import Any
 
 
+def result_label(r: dict[str, Any]) -> str:
+    """``torch``, ``torch+graph``, ``onnxruntime`` … (CUDA-graph twins are distinct)."""
+    return r["backend"] + ("+graph" if r.get("cuda_graph") else "")
+
+
 def find_baseline(results: list[dict[str, Any]], baseline: str | None) -> dict | None:
+    """The first ok result matching ``BACKEND[+graph][:PRECISION]`` (default: first ok)."""
     ok = [r for r in results if r["status"] == "ok"]
     if not ok:
         return None
     if baseline:
-        backend, _, precision = baseline.partition(":")
+        from mmnet_edge.runtime.loader import canonical_backend
+
+        name, _, precision = baseline.partition(":")
+        backend, graph, _ = name.partition("+")
+        label = canonical_backend(backend) + ("+graph" if graph else "")
         for r in ok:
-            if r["backend"] == backend and (not precision or r["precision"] == precision):
+            if result_label(r) == label and (not precision or r["precision"] == precision):
                 return r
     return ok[0]
 
@@ -25,7 +35,7 @@ def add_ratios(report: dict[str, Any], baseline: str | None = None) -> None:
     base_any = find_baseline(results, baseline)
     if base_any is None:
         return
-    report["baseline"] = f"{base_any['backend']}:{base_any['precision']}"
+    report["baseline"] = f"{result_label(base_any)}:{base_any['precision']}"
     for r in results:
         if r["status"] != "ok":
             continue
@@ -34,7 +44,7 @@ def add_ratios(report: dict[str, Any], baseline: str | None = None) -> None:
             for b in results
             if b["status"] == "ok"
             and b["batch"] == r["batch"]
-            and b["backend"] == base_any["backend"]
+            and result_label(b) == result_label(base_any)
             and b["precision"] == base_any["precision"]
         ]
         if same:
@@ -42,25 +52,40 @@ def add_ratios(report: dict[str, Any], baseline: str | None = None) -> None:
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
 
 
+def _mb(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0f}"
+
+
 def to_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: environment, side-by-side table with ratios, skips, stages."""
     env = report["environment"]
+    model = report["model"]
+    jetson = env.get("jetson") or {}
+    jetson_txt = (
+        f", Jetson {jetson.get('model')} power mode {jetson.get('power_mode')}" if jetson else ""
+    )
     lines = [
         f"# mmnet-edge benchmark — {env.get('date')}",
         "",
-        f"- machine: {env.get('cpu')} ({env.get('cores')} cores), GPU: {env.get('gpu') or 'none'}",
+        f"- machine: {env.get('cpu')} ({env.get('cores')} cores"
+        + (f", {', '.join(env['cpu_flags'])}" if env.get("cpu_flags") else "")
+        + f"), GPU: {env.get('gpu') or 'none'}"
+        + jetson_txt,
         f"- torch {env.get('torch')}, onnxruntime {env.get('onnxruntime')}, "
-        f"TensorRT {env.get('tensorrt') or 'absent'}, CUDA {env.get('cuda') or 'absent'}",
-        f"- model: {report['model'].get('name')} — {report['model']['gflops_per_sample']:.3f} "
-        "GFLOPs per pair",
+        f"TensorRT {env.get('tensorrt') or 'absent'}, CUDA {env.get('cuda') or 'absent'}"
+        + (f", driver {env['gpu_driver']}" if env.get("gpu_driver") else ""),
+        f"- model: {model.get('name')} ({model.get('input_size')} px) — "
+        f"{model['gflops_per_sample']:.3f} GFLOPs per pair (multiply-add = 2)",
         f"- method: {report['method']}",
         "",
-        f"| backend | precision | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | pairs/s | "
-        f"GFLOP/s | vs {report.get('baseline', 'baseline')} |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| backend | precision | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | ms/pair | "
+        f"pairs/s | GFLOP/s | peak RSS MiB | CUDA peak MiB | vs {report.get('baseline', '—')} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         if r["status"] != "ok":
@@ -68,39 +93,51 @@ def to_markdown(report: dict[str, Any]) -> str:
         lat = r["latency_ms"]
         ratio = r.get("speedup_vs_baseline")
         lines.append(
-            f"| {r['backend']} | {r['precision']} | {r['batch']} | {lat['p50']:.2f} | "
+            f"| {result_label(r)} | {r['precision']} | {r['batch']} | {lat['p50']:.2f} | "
             f"{lat['p90']:.2f} | {lat['p99']:.2f} | {lat['mean']:.2f} ± {lat['std']:.2f} | "
-            f"{r['throughput_per_s']:.1f} | {r['achieved_gflops_per_s']:.1f} | "
-            f"{f'{ratio:.2f}×' if ratio else '—'} |"
+            f"{lat['p50'] / r['batch']:.2f} | {r['throughput_per_s']:.1f} | "
+            f"{r['achieved_gflops_per_s']:.1f} | {_mb(r.get('peak_rss_mb'))} | "
+            f"{_mb(r.get('cuda_peak_mb'))} | {f'{ratio:.2f}×' if ratio else '—'} |"
         )
+    if report.get("baseline"):
+        lines += [
+            "",
+            f"Ratio = {report['baseline']} p50 / row p50 at the same batch (> 1: faster than "
+            "the baseline). GFLOP/s = pairs/s × GFLOPs per pair: compare with the machine's "
+            "peak to see how close each backend runs to it.",
+        ]
     skipped = [r for r in report["results"] if r["status"] != "ok"]
     if skipped:
         lines += ["", "Skipped:", ""]
         seen = set()
         for r in skipped:
-            key = (r["backend"], r["precision"], r.get("reason"))
+            key = (result_label(r), r["precision"], r.get("reason"))
             if key not in seen:
                 seen.add(key)
-                lines.append(f"- {r['backend']}/{r['precision']}: {r.get('reason')}")
+                lines.append(f"- {result_label(r)}/{r['precision']}: {r.get('reason')}")
     if report.get("stages"):
         st = report["stages"]
         lines += [
             "",
-            f"## Per-stage cost (batch 1, {st['backend']}, {st['input']})",
+            f"## Per-stage cost (batch 1, {st['backend']} on {st.get('device', '?')}, "
+            f"{st['input']})",
             "",
             f"Alignment: {st['align']}",
             "",
-            "| stage | p50 ms | p90 ms |",
-            "|---|---:|---:|",
+            "| stage | p50 ms | p90 ms | p99 ms |",
+            "|---|---:|---:|---:|",
         ]
         for k, v in st["stages_ms"].items():
-            lines.append(f"| {k} | {v['p50']:.2f} | {v['p90']:.2f} |")
+            lines.append(f"| {k} | {v['p50']:.2f} | {v['p90']:.2f} | {v['p99']:.2f} |")
+        if st.get("clock"):
+            lines += ["", f"Clock: {st['clock']}."]
     if not report.get("complete", True):
         lines += ["", "**Interrupted: partial results.**"]
     return "\n".join(lines) + "\n"
 
 
 def write_plot(report: dict[str, Any], path: Path) -> None:
+    """Bar chart: p50 latency with min–p99 whiskers, and throughput, per ok result."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,16 +146,27 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     ok = [r for r in report["results"] if r["status"] == "ok"]
     if not ok:
         return
-    labels = [f"{r['backend']}\n{r['precision']} b{r['batch']}" for r in ok]
+    labels = [f"{result_label(r)}\n{r['precision']} b{r['batch']}" for r in ok]
     p50 = [r["latency_ms"]["p50"] for r in ok]
     lo = [r["latency_ms"]["p50"] - r["latency_ms"]["min"] for r in ok]
     hi = [r["latency_ms"]["p99"] - r["latency_ms"]["p50"] for r in ok]
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(ok)), 4))
-    ax.bar(range(len(ok)), p50, yerr=[lo, hi], capsize=4, color="#4C72B0")
-    ax.set_xticks(range(len(ok)), labels, fontsize=8)
-    ax.set_ylabel("latency per batch (ms): p50, whiskers min–p99")
-    ax.set_title(f"mmnet-edge bench — {report['environment'].get('cpu')}", fontsize=9)
+    tput = [r["throughput_per_s"] for r in ok]
+    x = range(len(ok))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(8, 2.0 * len(ok)), 4))
+    ax1.bar(x, p50, yerr=[lo, hi], capsize=4, color="#4C72B0")
+    ax1.set_xticks(list(x), labels, fontsize=7)
+    ax1.set_ylabel("latency per call (ms): p50, whiskers min–p99")
+    ax2.bar(x, tput, color="#55A868")
+    ax2.set_xticks(list(x), labels, fontsize=7)
+    ax2.set_ylabel("throughput (pairs/s at p50)")
+    env = report["environment"]
+    fig.suptitle(
+        f"mmnet-edge bench — {report['model'].get('name')} — {env.get('cpu')}"
+        + (f" / {env['gpu'][0]}" if env.get("gpu") else ""),
+        fontsize=9,
+    )
     fig.tight_layout()
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,7 +1,8 @@
-"""``mmnet-edge bench MODEL...``."""
+"""``mmnet-edge bench MODEL...``: latency, throughput and memory per backend × precision × batch."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -9,6 +10,13 @@ import click
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _batches(value: str) -> list[int]:
+    try:
+        return [int(b) for b in _csv(value)]
+    except ValueError as exc:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from exc
 
 
 @click.command()
@@ -19,18 +27,26 @@ def _csv(value: str) -> list[str]:
     "--backend",
     default="torch,onnxruntime,tensorrt",
     show_default=True,
-    help="Comma-separated backends.",
+    help="Comma-separated backends (torch, onnxruntime/ort, tensorrt/trt).",
 )
 @click.option("--precision", default="fp32,fp16,int8", show_default=True)
 @click.option("--batch", default="1", show_default=True, help="Comma-separated batch sizes.")
-@click.option("--warmup", default=5, show_default=True)
-@click.option("--iters", default=50, show_default=True, help="Measured rounds per case.")
+@click.option("--warmup", default=5, show_default=True, help="Unmeasured calls per case.")
+@click.option(
+    "--iters",
+    type=int,
+    default=None,
+    help="Measured rounds per case [default: 50 unless --seconds is given].",
+)
 @click.option("--seconds", type=float, default=None, help="Stop measuring after S seconds.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch / ORT.")
-@click.option("--device", default=None, help="cpu or cuda (default: best available).")
-@click.option("--stages", is_flag=True, help="Also measure decode/align/preprocess/infer/post.")
+@click.option("--device", default=None, help="cpu or cuda[:N] (default: best available).")
+@click.option("--cuda-graph", is_flag=True, help="Also measure torch/TensorRT with CUDA graphs.")
+@click.option("--stages", is_flag=True, help="Also split decode/align/preprocess/infer/post.")
 @click.option("--detector", default=None, help="YuNet model for --stages alignment.")
-@click.option("--baseline", default=None, help="BACKEND[:PRECISION] for the ratio column.")
+@click.option(
+    "--baseline", default=None, help="BACKEND[:PRECISION] for the ratio column (default: first)."
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 @click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None)
 @click.option("--plot", "png_path", type=click.Path(path_type=Path), default=None)
@@ -44,6 +60,7 @@ def bench(
     seconds,
     threads,
     device,  # noqa: ANN001
+    cuda_graph,
     stages,
     detector,
     baseline,
@@ -51,33 +68,54 @@ def bench(
     md_path,
     png_path,
 ) -> None:
-    """Latency percentiles, throughput and memory for each backend × precision × batch.
+    """Latency percentiles, throughput, roofline GFLOP/s and memory for each backend ×
+    precision × batch, measured interleaved so drift hits every case alike.
 
     MODELS: a checkpoint and/or ONNX file (its .fp16/.int8/.int8-cpu siblings are used for
-    those precisions) and/or a TensorRT engine. Ctrl-C stops early and writes partial results.
+    those precisions) and/or a TensorRT engine. Unavailable combinations are reported as
+    skipped with the reason. Ctrl-C stops early and still writes the partial results.
     """
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mmnet_edge.bench import RunSettings, run_benchmark
     from mmnet_edge.bench.report import to_markdown, write_json, write_plot
 
     settings = RunSettings(
         warmup=warmup,
-        iters=None if seconds and iters == 50 else iters,
+        iters=iters if iters is not None else (None if seconds else 50),
         seconds=seconds,
         threads=threads,
+        cuda_graph=cuda_graph,
     )
-    with Progress(transient=True) as progress:
-        task = progress.add_task("benchmarking", total=settings.iters or None)
+    columns = [
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, transient=True) as progress:
+        total = settings.iters if settings.iters else settings.seconds
+        task = progress.add_task("benchmarking", total=total, info="opening + warm-up")
+        start: list[float] = []
 
-        def tick(done: int, total: int) -> None:
-            progress.update(task, completed=done)
+        def tick(done: int, _total: int) -> None:
+            if not start:
+                start.append(time.perf_counter())
+            elapsed = time.perf_counter() - start[0]
+            by_time = settings.seconds is not None and (
+                settings.iters is None or elapsed / settings.seconds > done / settings.iters
+            )
+            if by_time:
+                progress.update(task, total=settings.seconds, completed=min(elapsed, total or 0))
+            else:
+                progress.update(task, total=settings.iters, completed=done)
+            progress.update(task, info=f"round {done}")
 
         report = run_benchmark(
             models,
             _csv(backend),
             _csv(precision),
-            [int(b) for b in _csv(batch)],
+            _batches(batch),
             settings,
             stages=stages,
             detector=detector,
@@ -95,4 +133,5 @@ def bench(
         write_plot(report, png_path)
     click.echo(md)
     if not report["complete"]:
+        click.echo("Interrupted: partial results written.", err=True)
         raise click.exceptions.Exit(130)

@@ -1,6 +1,35 @@
-"""Inference runtime: backends (runners), ``Runtime``, apex spotting, streams."""
+"""Inference runtime: runners (one per backend), ``Runtime``, apex spotting, streams.
 
-from mmnet_edge.runtime.loader import model_kind, onnx_variant_path, open_runner
-from mmnet_edge.runtime.runner import BaseRunner, Runner
+Runners (:func:`open_runner`) take preprocessed tensors; :class:`~mmnet_edge.Runtime`
+adds alignment, preprocessing and postprocessing on top of one. Nothing here imports
+torch, TensorRT or CUDA libraries until a runner that needs them is activated.
+"""
 
-__all__ = ["BaseRunner", "Runner", "model_kind", "onnx_variant_path", "open_runner"]
+from mmnet_edge.runtime.loader import (
+    BACKENDS,
+    available_backends,
+    canonical_backend,
+    model_kind,
+    onnx_variant_path,
+    open_runner,
+    resolve_device,
+    resolve_onnx_variant,
+    runner_class,
+)
+from mmnet_edge.runtime.runner import BaseRunner, Runner, RunnerClosedError, run_chunked
+
+__all__ = [
+    "BACKENDS",
+    "BaseRunner",
+    "Runner",
+    "RunnerClosedError",
+    "available_backends",
+    "canonical_backend",
+    "model_kind",
+    "onnx_variant_path",
+    "open_runner",
+    "resolve_device",
+    "resolve_onnx_variant",
+    "run_chunked",
+    "runner_class",
+]

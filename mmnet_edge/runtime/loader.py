@@ -1,91 +1,150 @@
-"""Model file → runner: backend choice (``auto``) and ONNX precision variants."""
+"""Model file → runner: the backend registry, ``auto`` choice, device and variant resolution.
+
+``open_runner(path, backend="auto")`` picks, from the artefact table
+(:data:`mmnet_edge.artifacts.formats.CONTAINER_BACKENDS`) and each runner's class data:
+
+* ``.engine`` → ``tensorrt``: the only backend that runs an engine;
+* ``.onnx`` → ``onnxruntime``, on CUDA (TensorRT/CUDA execution providers) when
+  ``onnxruntime-gpu`` sees a GPU, else on the CPU; ``openvino`` when asked for;
+* ``.safetensors`` → ``torch`` (the ``[train]`` extra), on CUDA when available, else CPU.
+  A checkpoint stays on torch even on a CPU: converting it silently would hide a slow
+  export step and a second file; the reason says to export for the fastest path.
+
+The device is resolved once, here, and both the ONNX variant (CPU- or TensorRT-target
+INT8) and the runner use it. The choice and why is kept in ``runner.reason``.
+"""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
+from mmnet_edge.artifacts.formats import (
+    CONTAINER_BACKENDS,
+    PRECISIONS,
+    container_of,
+    how_to_make,
+    resolve_onnx_variant,
+)
 from mmnet_edge.errors import BackendUnavailableError, InputError
-from mmnet_edge.runtime.runner import BaseRunner
+from mmnet_edge.runtime.runner import BaseRunner, has_module, missing_backend, normalize_device
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
-_SUFFIX_KIND = {
-    ".safetensors": "checkpoint",
-    ".onnx": "onnx",
-    ".engine": "engine",
-    ".plan": "engine",
-    ".trt": "engine",
+#: backend → "module:Class"; modules import no backend library at import time
+RUNNERS: dict[str, str] = {
+    "torch": "mmnet_edge.runtime.torch_runner:TorchRunner",
+    "onnxruntime": "mmnet_edge.runtime.ort_runner:OrtRunner",
+    "openvino": "mmnet_edge.runtime.openvino_runner:OpenVinoRunner",
+    "tensorrt": "mmnet_edge.runtime.trt_runner:TrtRunner",
+}
+BACKEND_ALIASES = {
+    "torch": "torch",
+    "pytorch": "torch",
+    "onnxruntime": "onnxruntime",
+    "ort": "onnxruntime",
+    "onnx": "onnxruntime",
+    "openvino": "openvino",
+    "ov": "openvino",
+    "tensorrt": "tensorrt",
+    "trt": "tensorrt",
 }
 
 
+def _registered() -> dict[str, str]:
+    """Backends whose runner module ships in this installation."""
+    return {
+        b: spec
+        for b, spec in RUNNERS.items()
+        if importlib.util.find_spec(spec.split(":")[0]) is not None
+    }
+
+
+BACKENDS = tuple(_registered())
+#: which container each backend runs (derived from the runner classes' class data)
+BACKEND_FILE_KIND = {b: c for c, bs in CONTAINER_BACKENDS.items() for b in bs if b in BACKENDS}
+
+
+def runner_class(backend: str) -> type[BaseRunner]:
+    """The runner class of a backend (imports its module, which loads no backend library)."""
+    module, _, cls = RUNNERS[canonical_backend(backend)].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def canonical_backend(name: str) -> str:
+    """``ort``/``trt``/``pytorch``/``ov`` → ``onnxruntime``/``tensorrt``/``torch``/``openvino``."""
+    key = str(name).strip().lower()
+    if key not in BACKEND_ALIASES or BACKEND_ALIASES[key] not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; choose auto, {', '.join(BACKENDS)}")
+    return BACKEND_ALIASES[key]
+
+
 def model_kind(path: str | os.PathLike[str]) -> str:
-    """``checkpoint``, ``onnx`` or ``engine`` from the file name; InputError otherwise."""
-    kind = _SUFFIX_KIND.get(Path(path).suffix.lower())
-    if kind is None:
-        raise InputError(
-            f"{path}: unknown model file type; expected a checkpoint (.safetensors), an ONNX "
-            "model (.onnx) or a TensorRT engine (.engine)"
-        )
-    return kind
+    """``checkpoint``, ``onnx`` or ``engine`` from the file name (the artefact table)."""
+    return container_of(path)
 
 
-def onnx_variant_path(path: Path, precision: str, device: str) -> Path:
-    """The sibling ONNX file for a precision: ``model.fp16.onnx``, ``model.int8[-cpu].onnx``.
-
-    INT8 on a CPU uses the CPU-target (U8S8) model when it exists: the TensorRT-target
-    (symmetric S8S8) model is barely faster than FP32 on ONNX Runtime CPU.
-    """
-    stem = path.name.split(".")[0]
-    if precision == "fp32":
-        names = [f"{stem}.onnx"]
-    elif precision == "fp16":
-        names = [f"{stem}.fp16.onnx"]
-    elif precision == "int8":
-        names = (
-            [f"{stem}.int8-cpu.onnx", f"{stem}.int8.onnx"]
-            if device == "cpu"
-            else [f"{stem}.int8.onnx"]
-        )
-    else:
-        raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
-    for name in names:
-        cand = path.with_name(name)
-        if cand.is_file():
-            return cand
-    raise InputError(
-        f"no {precision} variant of {path.name} next to it (looked for {', '.join(names)}); "
-        f"create it with `mmnet-edge export CKPT --format onnx --{precision}`"
-    )
+def onnx_variant_path(path: str | os.PathLike[str], precision: str, device: str | None) -> Path:
+    """The sibling ONNX file for ``precision`` on ``device`` (see ``resolve_onnx_variant``)."""
+    target = "cpu" if normalize_device(device) in (None, "cpu") else "gpu"
+    return resolve_onnx_variant(path, precision, target)
 
 
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
+def torch_cuda_available() -> bool:
+    """True when an importable torch sees a CUDA device (False without torch)."""
+    if not has_module("torch"):
         return False
+    import torch
 
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
     return bool(torch.cuda.is_available())
 
 
-def choose_backend(kind: str) -> tuple[str, str]:
-    """Fastest available backend for a file kind, with the reason."""
+def ort_cuda_providers() -> list[str]:
+    """ONNX Runtime GPU execution providers available here (empty on CPU builds)."""
+    from mmnet_edge.runtime.ort_runner import ort_gpu_providers
+
+    return ort_gpu_providers()
+
+
+def available_backends() -> dict[str, str]:
+    """Backend → ``""`` if its libraries are installed, else what to install."""
+    return {b: runner_class(b).unavailable_reason() for b in BACKENDS}
+
+
+def resolve_device(backend: str, device: str | None) -> str:
+    """The one device a backend will use: the request, or the best this machine offers."""
+    device = normalize_device(device)
+    if device is not None:
+        return device
+    if backend == "tensorrt":
+        return "cuda:0"
+    if backend == "onnxruntime":
+        return "cuda:0" if ort_cuda_providers() else "cpu"
+    if backend == "torch":
+        return "cuda:0" if torch_cuda_available() else "cpu"
+    return "cpu"
+
+
+def choose_backend(kind: str, device: str | None = None) -> tuple[str, str]:
+    """Fastest available backend for a file kind (and device), with the reason."""
     if kind == "engine":
-        return "tensorrt", "TensorRT engine file"
+        return "tensorrt", "TensorRT engine → native TensorRT runner"
     if kind == "onnx":
-        return "onnxruntime", "ONNX file → ONNX Runtime (CUDA provider if installed)"
-    if _cuda_available():
-        return "torch", "checkpoint on a CUDA machine → PyTorch CUDA"
+        gpu = ort_cuda_providers()
+        if device != "cpu" and gpu:
+            return "onnxruntime", f"ONNX file → ONNX Runtime with {gpu[0]} (a GPU provider exists)"
+        why = (
+            "device=cpu requested"
+            if device == "cpu"
+            else "onnxruntime has no GPU provider here (CPU build, or no CUDA device)"
+        )
+        return "onnxruntime", f"ONNX file → ONNX Runtime CPUExecutionProvider ({why})"
+    if device != "cpu" and torch_cuda_available():
+        return "torch", "checkpoint → PyTorch on CUDA (torch.cuda.is_available() is True)"
     return "torch", (
-        "checkpoint → PyTorch eager (on CPU it is faster than ONNX Runtime FP32 for MMNet; "
-        "export to ONNX INT8 for the fastest CPU path)"
+        "checkpoint → PyTorch eager on the CPU (no CUDA device seen by torch); for the fastest "
+        "CPU path export to ONNX (ONNX Runtime FP32, or INT8 after calibration) and open the .onnx"
     )
 
 
@@ -94,46 +153,61 @@ def open_runner(
     backend: str = "auto",
     device: str | None = None,
     precision: str | None = None,
+    activate: bool = True,
     **options: Any,
 ) -> BaseRunner:
-    """Open ``path`` with ``backend`` (``auto``/``torch``/``onnxruntime``/``tensorrt``)."""
+    """Open ``path`` with ``backend`` (``auto`` or a name in :data:`BACKENDS`).
+
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: the best available).
+    ``precision``: ``fp32``/``fp16``/``int8``; for an ONNX file it selects the sibling
+    variant (``model.int8-cpu.onnx`` on a CPU, ``model.int8.onnx`` on a GPU), for a
+    checkpoint the torch dtype, for an engine it must match what the engine was built with.
+    ``activate=False`` returns the runner without loading anything (call ``activate()``).
+    ``options`` go to the runner: ``threads`` (torch, ORT, OpenVINO), ``spin``,
+    ``graph_optimization``, ``inter_threads``, ``provider_options`` (ORT), ``cuda_graph``
+    (torch, TensorRT), ``buffers`` (TensorRT: ``cuda-python``, ``pycuda`` or an object).
+    """
     path = Path(path)
-    kind = model_kind(path)
+    kind = container_of(path)
     if not path.is_file():
         raise InputError(f"model file not found: {path}")
-    reason = f"backend={backend} requested"
+    if precision is not None and precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+    device = normalize_device(device)
     if backend == "auto":
-        backend, reason = choose_backend(kind)
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; choose auto, {', '.join(BACKENDS)}")
-    if backend == "torch":
-        if kind != "checkpoint":
-            raise InputError(f"the torch backend needs a .safetensors checkpoint, not {path.name}")
-        from mmnet_edge.runtime.torch_runner import TorchRunner
-
-        runner: BaseRunner = TorchRunner(path, device=device, precision=precision, **options)
-    elif backend == "onnxruntime":
-        if kind != "onnx":
-            raise InputError(
-                f"the onnxruntime backend needs an .onnx file, not {path.name}; export one with "
-                "`mmnet-edge export CKPT --format onnx`"
-            )
-        from mmnet_edge.runtime.ort_runner import OrtRunner
-
-        dev = device or "cpu"
-        if precision is not None:
-            path = onnx_variant_path(path, precision, "cpu" if dev == "cpu" else "cuda")
-        runner = OrtRunner(path, device=device, precision=precision, **options)
+        backend, reason = choose_backend(kind, device)
     else:
-        if kind != "engine":
-            raise InputError(f"the tensorrt backend needs an .engine file, not {path.name}")
-        if not _has("tensorrt"):
-            raise BackendUnavailableError(
-                "TensorRT is not installed: pip install 'mmnet-edge[tensorrt]' (desktop) or use "
-                "the TensorRT that ships with JetPack"
-            )
-        from mmnet_edge.runtime.trt_runner import TrtRunner
-
-        runner = TrtRunner(path, device=device, **options)
+        backend = canonical_backend(backend)
+        reason = f"backend={backend} requested"
+    cls = runner_class(backend)
+    if kind not in cls.containers:
+        wanted = cls.containers[0]
+        raise InputError(
+            f"the {backend} backend needs a {wanted} file ({how_to_make(wanted)}), not {path.name}"
+        )
+    if cls.unavailable_reason():
+        raise missing_backend(cls)
+    device = resolve_device(backend, device)
+    if kind == "onnx" and precision is not None:
+        path = onnx_variant_path(path, precision, device)
+    runner = cls(path, device=device, precision=precision, **options)
     runner.reason = reason
+    if activate:
+        runner.activate()
     return runner
+
+
+__all__ = [
+    "BACKENDS",
+    "BACKEND_FILE_KIND",
+    "BackendUnavailableError",
+    "available_backends",
+    "canonical_backend",
+    "choose_backend",
+    "model_kind",
+    "onnx_variant_path",
+    "open_runner",
+    "resolve_device",
+    "resolve_onnx_variant",
+    "runner_class",
+]

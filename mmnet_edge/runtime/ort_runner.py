@@ -1,44 +1,175 @@
-"""ONNX Runtime backend (CPU; CUDA / TensorRT execution providers with onnxruntime-gpu)."""
+"""ONNX Runtime backend (CPU; CUDA / TensorRT execution providers with onnxruntime-gpu).
+
+Class names, input size and normalisation come from the model's ``metadata_props``
+(``session.get_modelmeta().custom_metadata_map``), checked against the graph's own input
+and output shapes. ``InferenceSession.run`` is thread-safe, so this runner takes no lock.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
-from mmnet_edge.errors import BackendUnavailableError, CheckpointError
-from mmnet_edge.metadata import metadata_from_props
-from mmnet_edge.runtime.runner import BaseRunner
+from mmnet_edge.artifacts.formats import format_of
+from mmnet_edge.errors import BackendUnavailableError, CheckpointError, InputError, MMNetEdgeError
+from mmnet_edge.metadata import ModelMetadata, metadata_from_props
+from mmnet_edge.runtime.runner import BaseRunner, device_index
+
+GRAPH_OPTIMIZATION = ("disable", "basic", "extended", "all")
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+INPUT_NAMES = ("onset", "apex")
+_NP_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
-def import_ort():  # noqa: ANN201
+def import_ort() -> Any:
+    """``import onnxruntime`` or a BackendUnavailableError naming the package."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
         raise BackendUnavailableError(
-            "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
+            "onnxruntime is not installed: pip install onnxruntime (CPU) or onnxruntime-gpu"
         ) from exc
     return ort
 
 
-def providers_for(device: str, available: list[str]) -> list[str]:
-    """Execution providers in preference order for ``device``."""
-    if device.startswith("cuda"):
-        wanted = [
-            p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available
-        ]
-        if not wanted:
-            raise BackendUnavailableError(
-                "onnxruntime has no CUDA provider here (providers: "
-                f"{', '.join(available)}); pip install onnxruntime-gpu, or use device='cpu'"
+def ort_gpu_providers() -> list[str]:
+    """ONNX Runtime GPU execution providers available here (empty on CPU builds or no ORT)."""
+    try:
+        ort = import_ort()
+    except BackendUnavailableError:
+        return []
+    return [p for p in GPU_PROVIDERS if p in ort.get_available_providers()]
+
+
+def tensorrt_provider_options(model: Path, precision: str) -> dict[str, str]:
+    """Options for ORT's TensorRT execution provider: FP16/INT8 per the file, and engine and
+    timing caches next to the model so a session does not rebuild engines for minutes."""
+    cache = model.parent / ".ort-trt-cache"
+    return {
+        "trt_fp16_enable": "True" if precision in ("fp16", "int8") else "False",
+        "trt_int8_enable": "True" if precision == "int8" else "False",
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": str(cache),
+        "trt_timing_cache_enable": "True",
+        "trt_timing_cache_path": str(cache),
+    }
+
+
+def providers_for(
+    device: str,
+    available: list[str],
+    precision: str = "fp32",
+    provider_options: dict[str, dict[str, Any]] | None = None,
+    model: Path | None = None,
+) -> list[Any]:
+    """Execution providers (with options) in preference order for ``device``."""
+    if not device.startswith("cuda"):
+        return ["CPUExecutionProvider"]
+    wanted = [p for p in GPU_PROVIDERS if p in available]
+    if not wanted:
+        raise BackendUnavailableError(
+            "onnxruntime has no CUDA provider here (providers: "
+            f"{', '.join(available)}); pip install onnxruntime-gpu, or use device='cpu'"
+        )
+    dev_id = str(device_index(device))
+    user = provider_options or {}
+    out: list[Any] = []
+    for p in wanted:
+        opts: dict[str, Any] = {"device_id": dev_id}
+        if p == "TensorrtExecutionProvider":
+            opts.update(tensorrt_provider_options(model or Path("."), precision))
+        opts.update(user.get(p, {}))
+        out.append((p, opts))
+    return [*out, "CPUExecutionProvider"]
+
+
+def session_options(
+    ort: Any,
+    threads: int | None = None,
+    inter_threads: int | None = None,
+    graph_optimization: str = "all",
+    spin: bool = False,
+) -> Any:
+    """ORT ``SessionOptions`` from the runner's knobs."""
+    if graph_optimization not in GRAPH_OPTIMIZATION:
+        raise InputError(
+            f"graph_optimization must be one of {GRAPH_OPTIMIZATION}, not {graph_optimization!r}"
+        )
+    for name, value in (("threads", threads), ("inter_threads", inter_threads)):
+        if value is not None and int(value) < 0:
+            raise InputError(f"{name} must be ≥ 0 (0 = ONNX Runtime's default), not {value}")
+    level = {
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[graph_optimization]
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = level
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+    if inter_threads:
+        opts.inter_op_num_threads = int(inter_threads)
+    # Idle ORT worker threads busy-wait by default; on a small CPU shared with alignment,
+    # other models or a robot stack that steals cores from everyone else. Opt in with spin.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    opts.log_severity_level = 3  # errors only: provider fallback chatter is not for users
+    return opts
+
+
+def check_graph_against_metadata(
+    inputs: dict[str, tuple[str, list[Any]]],
+    outputs: dict[str, tuple[str, list[Any]]],
+    meta: ModelMetadata,
+    source: str,
+) -> None:
+    """The graph's I/O must be what its metadata promises (names, input size, classes)."""
+    fix = "re-export it with `mmnet-edge export`"
+    if sorted(inputs) != sorted(INPUT_NAMES):
+        raise CheckpointError(f"{source}: inputs {sorted(inputs)}, expected onset and apex; {fix}")
+    s = meta.input_size
+    for name, (_, shape) in inputs.items():
+        dims = list(shape)
+        if len(dims) != 4 or any(
+            isinstance(d, int) and d != want for d, want in zip(dims[1:], (3, s, s))
+        ):
+            raise CheckpointError(
+                f"{source}: input {name!r} has shape {dims}, but its metadata says N×3×{s}×{s}; "
+                f"{fix}"
             )
-        return [*wanted, "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+    if len(outputs) != 1:
+        raise CheckpointError(f"{source}: {len(outputs)} outputs, expected one logits output")
+    ((_, oshape),) = outputs.values()
+    width = oshape[-1] if oshape else None
+    if isinstance(width, int) and width != meta.config.num_classes:
+        raise CheckpointError(
+            f"{source}: the model outputs {width} classes but its metadata names "
+            f"{meta.config.num_classes} ({', '.join(meta.class_names)}); {fix}"
+        )
 
 
 class OrtRunner(BaseRunner):
-    backend = "onnxruntime"
+    """An exported ``.onnx`` (any precision variant) on ONNX Runtime.
+
+    ``threads``: intra-op threads (default: ORT's, one per physical core);
+    ``inter_threads``; ``graph_optimization``: disable/basic/extended/all (default all);
+    ``spin``: let idle workers busy-wait (lower latency, burns the cores);
+    ``provider_options``: extra options per execution provider name.
+    """
+
+    backend: ClassVar[str] = "onnxruntime"
+    containers: ClassVar[tuple[str, ...]] = ("onnx",)
+    devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
+    # FP16 on ORT CPU is emulated (validation only, not speed)
+    precisions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cpu": ("fp32", "int8"),
+        "cuda": ("fp32", "fp16", "int8"),
+    }
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (("onnxruntime",),)
+    extra: ClassVar[str] = ""  # a core dependency
 
     def __init__(
         self,
@@ -46,48 +177,85 @@ class OrtRunner(BaseRunner):
         device: str | None = None,
         precision: str | None = None,
         threads: int | None = None,
+        inter_threads: int | None = None,
+        graph_optimization: str = "all",
         spin: bool = False,
+        provider_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        ort = import_ort()
         path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"ONNX model not found: {path}")
-        available = list(ort.get_available_providers())
-        device = device or ("cuda" if "CUDAExecutionProvider" in available else "cpu")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
-        # Idle ORT worker threads busy-wait by default; on a small CPU shared with alignment,
-        # other models or a robot stack that steals cores from everyone else. Opt in with spin.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        try:
-            self.session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=providers_for(device, available)
+        file_precision = format_of(path).precision
+        if precision is not None and precision != file_precision:
+            raise InputError(
+                f"{path.name} holds a {file_precision} model, not {precision}; open the "
+                f"{precision} variant (open_runner(..., precision={precision!r}) finds it)"
             )
+        super().__init__(path, device or "cpu", file_precision)
+        self.options = {
+            "threads": threads,
+            "inter_threads": inter_threads,
+            "graph_optimization": graph_optimization,
+            "spin": spin,
+        }
+        self.provider_options = provider_options
+        self.session: Any = None
+        self.providers: list[str] = []
+        self._max_batch: int | None = None
+
+    def _activate(self) -> None:
+        ort = import_ort()
+        if not self.path.is_file():
+            raise CheckpointError(f"ONNX model not found: {self.path}")
+        opts = session_options(ort, **self.options)
+        available = list(ort.get_available_providers())
+        providers = providers_for(
+            self.device, available, self.precision, self.provider_options, self.path
+        )
+        try:
+            session = ort.InferenceSession(str(self.path), sess_options=opts, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             raise CheckpointError(
-                f"{path}: ONNX Runtime cannot load this model ({str(exc)[:300]}); re-export it "
-                "with `mmnet-edge export --format onnx`"
+                f"{self.path}: ONNX Runtime cannot load this model ({str(exc)[:300]}); re-export "
+                "it with `mmnet-edge export --format onnx`"
             ) from exc
-        props = dict(self.session.get_modelmeta().custom_metadata_map)
-        meta = metadata_from_props(props, source=str(path))
-        super().__init__(meta, device, precision or meta.precision)
-        self.path = path
-        names = [i.name for i in self.session.get_inputs()]
-        if sorted(names) != ["apex", "onset"]:
-            raise CheckpointError(f"{path}: inputs {names}, expected 'onset' and 'apex'")
-        batch_dim = self.session.get_inputs()[0].shape[0]
-        self._max_batch = batch_dim if isinstance(batch_dim, int) else None
-        self.providers = self.session.get_providers()
+        props = dict(session.get_modelmeta().custom_metadata_map)
+        meta = metadata_from_props(props, source=str(self.path))
+        inputs = {i.name: (i.type, list(i.shape)) for i in session.get_inputs()}
+        outputs = {o.name: (o.type, list(o.shape)) for o in session.get_outputs()}
+        check_graph_against_metadata(inputs, outputs, meta, str(self.path))
+        self.metadata = meta
+        self.session = session
+        self._in_dtype = {n: _NP_DTYPES.get(t, np.float32) for n, (t, _) in inputs.items()}
+        self._output = next(iter(outputs))
+        batch_dim = inputs["onset"][1][0]
+        self._max_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
+        self.providers = list(session.get_providers())
+        if self.device.startswith("cuda") and not any(p in self.providers for p in GPU_PROVIDERS):
+            self.session = None
+            raise BackendUnavailableError(
+                f"ONNX Runtime could not start a GPU provider for {self.path.name} (active: "
+                f"{', '.join(self.providers)}); check the CUDA/cuDNN install or use device='cpu'"
+            )
 
     @property
     def max_batch(self) -> int | None:
         return self._max_batch
 
     def _run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
-        (logits,) = self.session.run(["logits"], {"onset": onset, "apex": apex})
+        feed = {
+            "onset": onset.astype(self._in_dtype["onset"], copy=False),
+            "apex": apex.astype(self._in_dtype["apex"], copy=False),
+        }
+        try:
+            (logits,) = self.session.run([self._output], feed)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+            raise MMNetEdgeError(
+                f"ONNX Runtime failed on {self.path.name} ({str(exc)[:300]}); check the input "
+                "batch against the model's shape, or re-export the model"
+            ) from exc
         return np.asarray(logits, dtype=np.float32)
 
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), "providers": self.providers}
+
     def _release(self) -> None:
-        self.session = None  # type: ignore[assignment]
+        self.session = None

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,53 +19,11 @@ import numpy as np
 from mmnet_edge.errors import InputError
 from mmnet_edge.metadata import ModelMetadata
 from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, to_tensor
+from mmnet_edge.runtime.prediction import ClipPrediction, Prediction, postprocess
+
+__all__ = ["ClipPrediction", "Prediction", "Runtime"]
 
 ImageLike = np.ndarray | str | os.PathLike[str]
-
-
-@dataclass
-class Prediction:
-    """One classified onset/apex pair."""
-
-    label: str
-    index: int
-    probabilities: dict[str, float]
-    timings_ms: dict[str, float]
-    face_box: tuple[float, float, float, float] | None = None
-    logits: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def confidence(self) -> float:
-        return self.probabilities[self.label]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "index": self.index,
-            "probabilities": self.probabilities,
-            "timings_ms": self.timings_ms,
-            "face_box": list(self.face_box) if self.face_box else None,
-        }
-
-
-@dataclass
-class ClipPrediction(Prediction):
-    """A prediction on a clip: adds the chosen onset/apex frames and the motion curve."""
-
-    onset_index: int = 0
-    apex_index: int = 0
-    motion: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        d.update(onset_index=self.onset_index, apex_index=self.apex_index, motion=self.motion)
-        return d
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarray, ColorOrder]:
@@ -169,8 +126,7 @@ class Runtime:
             if pair.face is not None:
                 box = tuple(float(v) for v in pair.face.box)
         t2 = time.perf_counter()
-        m = self.metadata
-        tensors = to_tensor([on_rgb, ap_rgb], m.input_size, m.mean, m.std)
+        tensors = self.to_tensors([on_rgb, ap_rgb])
         t3 = time.perf_counter()
         timings = {
             "decode": (t1 - t0) * 1e3,
@@ -186,9 +142,29 @@ class Runtime:
             return self.runner.run(onset, apex)
 
     def _postprocess(self, logits: np.ndarray) -> list[tuple[int, dict[str, float]]]:
-        probs = softmax(logits.astype(np.float64))
-        names = self.metadata.class_names
-        return [(int(p.argmax()), {n: float(v) for n, v in zip(names, p)}) for p in probs]
+        return postprocess(logits, self.metadata.class_names)
+
+    def to_tensors(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """Aligned RGB uint8 face crops → N×3×S×S model input (metadata's preprocessing)."""
+        m = self.metadata
+        return to_tensor(list(faces), m.input_size, m.mean, m.std)
+
+    def classify(self, onset: np.ndarray, apex: np.ndarray) -> tuple[int, dict[str, float], Any]:
+        """(index, probabilities, logits row) for one preprocessed 1×3×S×S pair."""
+        logits = self.run_tensors(onset, apex)
+        ((idx, probs),) = self._postprocess(logits)
+        return idx, probs, logits[0]
+
+    def fit_alignment(self, frame_rgb: np.ndarray) -> Any:
+        """The similarity transform that aligns the face in ``frame_rgb`` (for streams)."""
+        self._check_open()
+        with self._align_lock:
+            return self._aligner.fit(frame_rgb, color="rgb")
+
+    def warp(self, frame_rgb: np.ndarray, transform: Any) -> np.ndarray:
+        """Apply a transform from :meth:`fit_alignment` → aligned RGB crop."""
+        with self._align_lock:
+            return self._aligner.warp(frame_rgb, transform, color="rgb")
 
     def _check_open(self) -> None:
         if self._closed:
@@ -278,7 +254,7 @@ class Runtime:
         apex_index = spot_apex(curve, onset_index, smoothing)
         t3 = time.perf_counter()
         m = self.metadata
-        tensors = to_tensor([rgb[onset_index], rgb[apex_index]], m.input_size, m.mean, m.std)
+        tensors = self.to_tensors([rgb[onset_index], rgb[apex_index]])
         t4 = time.perf_counter()
         logits = self.run_tensors(tensors[:1], tensors[1:])
         t5 = time.perf_counter()

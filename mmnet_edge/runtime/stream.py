@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, to_tensor
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
+from mmnet_edge.runtime.prediction import ClipPrediction
 from mmnet_edge.runtime.spotting import motion_between, motion_signature
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mmnet_edge.runtime.runtime import ClipPrediction, Runtime
+    from mmnet_edge.runtime.runtime import Runtime
 
 
 class StreamPredictor:
@@ -46,6 +47,7 @@ class StreamPredictor:
         self._frames: deque[tuple[int, np.ndarray, float]] = deque(maxlen=window)
         self._onset: tuple[int, np.ndarray, np.ndarray] | None = None
         self._transform: Any = None
+        self._frame_shape: tuple[int, ...] | None = None
         self._count = 0
 
     @property
@@ -57,16 +59,20 @@ class StreamPredictor:
         self._frames.clear()
         self._onset = None
         self._transform = None
+        self._frame_shape = None
 
     def _aligned(self, frame: np.ndarray) -> np.ndarray:
         rgb = as_rgb_uint8(frame, self.color, "frame")
+        if self._frame_shape is not None and rgb.shape != self._frame_shape:
+            # the camera changed resolution: the fitted transform and the onset no longer
+            # apply; start over from this frame (a re-fit), never compare across sizes
+            self.reset()
+        self._frame_shape = rgb.shape
         if not self.runtime.align:
             return rgb
-        aligner = self.runtime._aligner
-        with self.runtime._align_lock:
-            if self._transform is None:
-                self._transform = aligner.fit(rgb, color="rgb")
-            return aligner.warp(rgb, self._transform, color="rgb")
+        if self._transform is None:
+            self._transform = self.runtime.fit_alignment(rgb)
+        return self.runtime.warp(rgb, self._transform)
 
     def _start(self, index: int, crop: np.ndarray) -> None:
         self._onset = (index, crop, motion_signature(crop))
@@ -95,14 +101,11 @@ class StreamPredictor:
         return result
 
     def _classify(self, peak: tuple[int, np.ndarray, float]) -> ClipPrediction:
-        from mmnet_edge.runtime.runtime import ClipPrediction
-
         assert self._onset is not None
         rt, m = self.runtime, self.runtime.metadata
         t0 = time.perf_counter()
-        tensors = to_tensor([self._onset[1], peak[1]], m.input_size, m.mean, m.std)
-        logits = rt.run_tensors(tensors[:1], tensors[1:])
-        ((idx, probs),) = rt._postprocess(logits)
+        tensors = rt.to_tensors([self._onset[1], peak[1]])
+        idx, probs, row = rt.classify(tensors[:1], tensors[1:])
         ms = (time.perf_counter() - t0) * 1e3
         return ClipPrediction(
             m.class_names[idx],
@@ -110,7 +113,7 @@ class StreamPredictor:
             probs,
             {"inference": ms, "total": ms},
             None,
-            logits[0],
+            row,
             onset_index=self._onset[0],
             apex_index=peak[0],
             motion=[float(f[2]) for f in self._frames],

@@ -1,100 +1,234 @@
 """TensorRT backend: a native ``.engine`` + its ``.engine.json`` sidecar.
 
 Written against the name-based I/O API present in TensorRT 8.6, 10.x and 11.x
-(``num_io_tensors``, ``get_tensor_name``, ``set_input_shape``, ``set_tensor_address``,
-``execute_async_v3``). Device buffers via cuda-python or pycuda. Not runnable on the
-CPU-only CI machines: its tests skip there.
+(``num_io_tensors``, ``get_tensor_name``, ``get_tensor_mode``, ``get_tensor_dtype``,
+``get_tensor_profile_shape``, ``set_input_shape``, ``set_tensor_address``,
+``execute_async_v3``). Device buffers via cuda-python or pycuda
+(:mod:`~mmnet_edge.runtime.cuda_buffers`), sized once for the profile's maximum batch;
+page-locked host staging buffers. ``cuda_graph=True`` captures one CUDA graph per batch
+size (cuda-python only) and replays it. An execution context is not re-entrant, so
+calls are serialised with a lock. Not runnable on CPU-only machines: tests skip there.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError, InputError
+from mmnet_edge.artifacts.manifests import EngineManifest, read_engine_manifest
+from mmnet_edge.artifacts.platform import check_engine_compatibility, import_tensorrt
+from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError, MMNetEdgeError
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.runtime.runner import BaseRunner
+from mmnet_edge.runtime.runner import BaseRunner, device_index
+
+log = logging.getLogger(__name__)
+
+
+def _np_dtype(trt: Any, dtype: Any) -> Any:
+    if dtype == trt.DataType.FLOAT:
+        return np.float32
+    if dtype == trt.DataType.HALF:
+        return np.float16
+    raise EngineCompatibilityError(
+        f"engine I/O tensor of type {dtype}: mmnet-edge engines take and return float32/float16"
+    )
 
 
 class TrtRunner(BaseRunner):
-    backend = "tensorrt"
+    """A serialized TensorRT engine with its sidecar manifest.
+
+    ``buffers``: ``"cuda-python"``, ``"pycuda"`` or a ready :class:`DeviceBuffers` object
+    (injected, e.g. by tests or an application that owns the CUDA context);
+    ``tensorrt``: the ``tensorrt`` module to use (injected by lifecycle tests).
+    """
+
+    backend: ClassVar[str] = "tensorrt"
+    containers: ClassVar[tuple[str, ...]] = ("engine",)
+    devices: ClassVar[tuple[str, ...]] = ("cuda",)
+    precisions: ClassVar[dict[str, tuple[str, ...]]] = {"cuda": ("fp32", "fp16", "int8")}
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("tensorrt",),
+        ("cuda", "pycuda"),
+    )
+    extra: ClassVar[str] = "tensorrt"
+    serialize_runs = True
 
     def __init__(
-        self, path: str | os.PathLike[str], device: str | None = None, buffers: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        device: str | None = None,
+        precision: str | None = None,
+        buffers: Any = None,
+        cuda_graph: bool = False,
+        tensorrt: Any = None,
     ) -> None:
-        from mmnet_edge.export.tensorrt import (
-            check_engine_compatibility,
-            gpu_facts,
-            import_tensorrt,
-            read_sidecar,
-        )
+        device = device or "cuda:0"
+        super().__init__(path, device, precision)
+        if not self.device.startswith("cuda"):
+            raise BackendUnavailableError("a TensorRT engine runs on a CUDA device, not the CPU")
+        self._requested_precision = precision
+        self._buffer_choice = buffers
+        self._want_graph = cuda_graph
+        self._trt_module = tensorrt
+        self.cuda_graph = False
+        self.manifest: EngineManifest | None = None
+        self._buffers: Any = None
+        self._context: Any = None
+        self._engine: Any = None
+        self._runtime: Any = None
+        self._max_batch = 1
+
+    def _activate(self) -> None:
         from mmnet_edge.runtime.cuda_buffers import open_buffers
 
-        trt = import_tensorrt()
-        path = Path(path)
-        manifest = read_sidecar(path)
-        gpu = gpu_facts()
-        if not gpu:
-            raise BackendUnavailableError("TensorRT engine needs a CUDA device; none is visible")
-        check_engine_compatibility(manifest, str(trt.__version__), gpu)
-        meta = ModelMetadata.from_dict(manifest["metadata"])
-        super().__init__(meta, device or "cuda:0", str(manifest.get("precision", meta.precision)))
+        trt = self._trt_module or import_tensorrt()
+        path = self.path
+        if not path.is_file():
+            raise EngineCompatibilityError(f"engine not found: {path}")
+        manifest = read_engine_manifest(path)
+        meta = ModelMetadata.from_dict(manifest.metadata)
+        built = str(manifest.precision or meta.precision)
+        want = self._requested_precision
+        if want is not None and want != built:
+            raise EngineCompatibilityError(
+                f"{path.name} was built for {built}, not {want}; build a {want} "
+                f"engine with `mmnet-edge export MODEL.onnx --format engine --{want}`"
+            )
+        choice = self._buffer_choice
+        buffers_ = (
+            choice
+            if choice is not None and not isinstance(choice, str)
+            else open_buffers(choice, device_index(self.device))
+        )
+        try:
+            check_engine_compatibility(manifest, str(trt.__version__), buffers_.device_facts())
+        except BaseException:
+            buffers_.destroy()
+            raise
+        self.metadata = meta
+        self.precision = built
+        self.manifest = manifest
+        self._trt = trt
+        self._buffers = buffers_
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
-        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if manifest.version_compatible:
+            # trtexec and Polygraphy do the same: a version-compatible engine embeds the
+            # lean runtime as host code that the deserializing runtime must be allowed to run
+            self._runtime.engine_host_code_allowed = True
+        try:
+            self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - TensorRT may raise instead of returning None
+            self._engine = None
+            detail = f" ({exc})"
+        else:
+            detail = ""
         if self._engine is None:
+            self._release()
             raise EngineCompatibilityError(
-                f"{path}: TensorRT {trt.__version__} could not deserialize this engine (built "
-                f"with {manifest.get('tensorrt_version')} on {manifest.get('gpu')}); rebuild it "
-                "on this machine with `mmnet-edge export`"
+                f"{path}: TensorRT {trt.__version__} could not deserialize this engine{detail} "
+                f"(built with TensorRT {manifest.tensorrt_version} on "
+                f"{manifest.gpu.get('name')}); rebuild it on this machine with "
+                "`mmnet-edge export`"
             )
         self._context = self._engine.create_execution_context()
-        profile = manifest.get("profile", {})
-        self._max_batch = int(profile.get("max", 1))
-        self._buffers = open_buffers(buffers)
-        self._names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
+        self._io = self._inspect_io()
+        self._max_batch = self._profile_max_batch(manifest)
+        self.cuda_graph = bool(self._want_graph and self._buffers.supports_graphs)
+        if self._want_graph and not self.cuda_graph:
+            log.warning("cuda_graph needs cuda-python; running without a graph on pycuda")
+        self._graph_batch: int | None = None
         self._dev: dict[str, int] = {}
-        self._capacity = 0
-        self._trt = trt
+        self._host: dict[str, np.ndarray] = {}
+        self._allocate()
+
+    # ----------------------------------------------------------------- setup
+    def _inspect_io(self) -> dict[str, tuple[bool, Any]]:
+        """name → (is_input, numpy dtype) for every I/O tensor."""
+        trt, eng = self._trt, self._engine
+        io: dict[str, tuple[bool, Any]] = {}
+        for i in range(eng.num_io_tensors):
+            name = eng.get_tensor_name(i)
+            is_input = eng.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+            io[name] = (is_input, _np_dtype(trt, eng.get_tensor_dtype(name)))
+        inputs = sorted(n for n, (inp, _) in io.items() if inp)
+        outputs = [n for n, (inp, _) in io.items() if not inp]
+        if inputs != ["apex", "onset"] or len(outputs) != 1:
+            raise EngineCompatibilityError(
+                f"{self.path.name}: engine tensors {sorted(io)}; expected inputs 'onset', 'apex' "
+                "and one logits output: rebuild from an mmnet-edge ONNX export"
+            )
+        self._output = outputs[0]
+        return io
+
+    def _profile_max_batch(self, manifest: EngineManifest) -> int:
+        profile = manifest.profile or {}
+        if "max" in profile:
+            return int(profile["max"])
+        # No sidecar profile: ask the engine (optimization profile 0: min, opt, max shapes).
+        shape = self._engine.get_tensor_profile_shape("onset", 0)
+        return int(shape[2][0]) if shape and shape[2][0] > 0 else 1
+
+    def _allocate(self) -> None:
+        s, n, c = self.input_size, self._max_batch, self.num_classes
+        shapes = {"onset": (n, 3, s, s), "apex": (n, 3, s, s), self._output: (n, c)}
+        for name, shape in shapes.items():
+            dtype = self._io[name][1]
+            nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            self._dev[name] = self._buffers.alloc(nbytes)
+            self._host[name] = self._buffers.host_array(shape, dtype)
+            if not self._context.set_tensor_address(name, self._dev[name]):
+                raise EngineCompatibilityError(f"TensorRT refused the address of tensor {name!r}")
 
     @property
     def max_batch(self) -> int | None:
         return self._max_batch
 
-    def _ensure(self, batch: int) -> None:
-        if batch <= self._capacity:
-            return
-        s = self.input_size
-        n_classes = self.metadata.config.num_classes
-        self._buffers.free()
-        self._dev = {
-            "onset": self._buffers.alloc(self._max_batch * 3 * s * s * 4),
-            "apex": self._buffers.alloc(self._max_batch * 3 * s * s * 4),
-            "logits": self._buffers.alloc(self._max_batch * n_classes * 4),
-        }
-        for name in self._names:
-            if name not in self._dev:
-                raise EngineCompatibilityError(f"unexpected engine tensor {name!r}")
-            self._context.set_tensor_address(name, self._dev[name])
-        self._capacity = self._max_batch
+    # ------------------------------------------------------------------- run
+    def _enqueue(self) -> None:
+        if not self._context.execute_async_v3(self._buffers.stream_handle):
+            raise MMNetEdgeError(f"TensorRT execution of {self.path.name} failed (see its log)")
 
     def _run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
         batch = onset.shape[0]
-        self._ensure(batch)
+        out_host = self._host[self._output][:batch]
         for name, arr in (("onset", onset), ("apex", apex)):
-            self._context.set_input_shape(name, tuple(arr.shape))
-            self._buffers.to_device(self._dev[name], arr)
-        out = np.empty((batch, self.metadata.config.num_classes), np.float32)
-        if not self._context.execute_async_v3(self._buffers.stream_handle):
-            raise InputError("TensorRT execution failed (see the TensorRT log)")
-        self._buffers.to_host(out, self._dev["logits"])
+            staged = self._host[name][:batch]
+            np.copyto(staged, arr, casting="same_kind")
+            if not self._context.set_input_shape(name, tuple(arr.shape)):
+                raise MMNetEdgeError(
+                    f"TensorRT rejected input shape {tuple(arr.shape)} for {name!r}; the engine's "
+                    f"profile allows batch 1…{self._max_batch}"
+                )
+            self._buffers.to_device(self._dev[name], staged)
+        if self.cuda_graph:
+            if self._graph_batch != batch:
+                self._enqueue()  # TensorRT needs one plain enqueue after a shape change
+                self._buffers.capture(self._enqueue)
+                self._graph_batch = batch
+            self._buffers.replay()
+        else:
+            self._enqueue()
+        self._buffers.to_host(out_host, self._dev[self._output])
         self._buffers.synchronize()
-        return out
+        return np.array(out_host, dtype=np.float32)  # copy: the staging buffer is reused
+
+    def describe(self) -> dict[str, object]:
+        return {
+            **super().describe(),
+            "tensorrt": str(self._trt.__version__) if self._buffers is not None else None,
+            "buffers": getattr(self._buffers, "name", None),
+            "cuda_graph": self.cuda_graph,
+        }
 
     def _release(self) -> None:
-        self._buffers.free()
-        self._context: Any = None
-        self._engine: Any = None
+        buffers = self._buffers
+        self._context = None
+        self._engine = None
+        self._runtime = None
+        self._buffers = None
+        if buffers is not None:
+            buffers.destroy()

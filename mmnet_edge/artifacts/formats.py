@@ -1,0 +1,190 @@
+"""The one table of artefact formats that export, runtime, bench and ``info`` all read.
+
+Every file mmnet-edge writes or opens is one of these formats. A *container* (the file
+type) is chosen by the suffix; a *variant* of the FP32 ONNX model or an engine carries a
+precision tag before the suffix, derived from the FP32 file's stem::
+
+    mmnet.onnx  →  mmnet.fp16.onnx, mmnet.int8.onnx (TensorRT target),
+                   mmnet.int8-cpu.onnx (CPU target), mmnet.fp16.engine (+ .engine.json)
+
+(Ultralytics' ``export_formats()`` shared by exporter and ``AutoBackend`` is the model.)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmnet_edge.errors import InputError
+
+PathLike = str | os.PathLike[str]
+
+PRECISIONS = ("fp32", "fp16", "int8")
+CONTAINERS = ("checkpoint", "onnx", "engine")
+
+
+@dataclass(frozen=True)
+class ArtifactFormat:
+    """One row of :data:`FORMATS`."""
+
+    name: str  #: table key, e.g. ``onnx-int8-cpu``
+    container: str  #: ``checkpoint`` | ``onnx`` | ``engine``
+    suffix: str  #: canonical suffix written by export
+    tag: str  #: variant tag before the suffix ("" for the FP32 file)
+    precision: str
+    target: str  #: where it is meant to run: ``any``, ``cpu``, ``tensorrt``, ``gpu``
+    description: str
+
+    def path_for(self, base: PathLike) -> Path:
+        """This format's file next to ``base`` (any artefact of the same model)."""
+        base = Path(base)
+        return base.with_name(f"{base_stem(base)}{self.tag}{self.suffix}")
+
+
+FORMATS: tuple[ArtifactFormat, ...] = (
+    ArtifactFormat(
+        "checkpoint", "checkpoint", ".safetensors", "", "fp32", "any",
+        "PyTorch weights + metadata (safetensors; training, export, torch runner)",
+    ),
+    ArtifactFormat(
+        "onnx", "onnx", ".onnx", "", "fp32", "any", "FP32 ONNX (ONNX Runtime, OpenVINO, TensorRT)"
+    ),
+    ArtifactFormat(
+        "onnx-fp16", "onnx", ".onnx", ".fp16", "fp16", "gpu",
+        "FP16 ONNX with FP32 I/O (strongly typed TensorRT, ONNX Runtime GPU)",
+    ),
+    ArtifactFormat(
+        "onnx-int8", "onnx", ".onnx", ".int8", "int8", "tensorrt",
+        "INT8 Q/DQ ONNX, symmetric S8S8, zero points 0 (TensorRT target)",
+    ),
+    ArtifactFormat(
+        "onnx-int8-cpu", "onnx", ".onnx", ".int8-cpu", "int8", "cpu",
+        "INT8 Q/DQ ONNX, U8S8 (CPU target: ONNX Runtime on x86/ARM)",
+    ),
+    ArtifactFormat(
+        "engine-fp32", "engine", ".engine", ".fp32", "fp32", "tensorrt", "TensorRT engine, FP32"
+    ),
+    ArtifactFormat(
+        "engine-fp16", "engine", ".engine", ".fp16", "fp16", "tensorrt", "TensorRT engine, FP16"
+    ),
+    ArtifactFormat(
+        "engine-int8", "engine", ".engine", ".int8", "int8", "tensorrt", "TensorRT engine, INT8"
+    ),
+)  # fmt: skip
+
+FORMATS_BY_NAME = {f.name: f for f in FORMATS}
+#: suffix → container; engines are also accepted as ``.plan`` / ``.trt`` (trtexec's names)
+SUFFIX_CONTAINER = {
+    ".safetensors": "checkpoint",
+    ".onnx": "onnx",
+    ".engine": "engine",
+    ".plan": "engine",
+    ".trt": "engine",
+}
+#: variant tags, longest first so ``.int8-cpu`` wins over ``.int8``
+_TAGS = sorted({f.tag for f in FORMATS if f.tag}, key=len, reverse=True)
+#: which runner opens each container (runtime reads it; bench and docs too)
+CONTAINER_BACKENDS = {
+    "checkpoint": ("torch",),
+    "onnx": ("onnxruntime", "openvino"),
+    "engine": ("tensorrt",),
+}
+_HOW_TO_MAKE = {
+    "checkpoint": "train one with `mmnet-edge train` or convert the authors' weights",
+    "onnx": "`mmnet-edge export CKPT --format onnx`",
+    "engine": "`mmnet-edge export MODEL.onnx --format engine` on the target GPU",
+}
+
+
+def container_of(path: PathLike) -> str:
+    """``checkpoint``, ``onnx`` or ``engine`` from the file name; InputError otherwise."""
+    kind = SUFFIX_CONTAINER.get(Path(path).suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"{path}: unknown model file type {Path(path).suffix!r}; expected a checkpoint "
+            "(.safetensors), an ONNX model (.onnx) or a TensorRT engine (.engine)"
+        )
+    return kind
+
+
+def how_to_make(container: str) -> str:
+    """One line telling a user how to produce a file of this container."""
+    return _HOW_TO_MAKE[container]
+
+
+def split_name(path: PathLike) -> tuple[str, str, str]:
+    """``(stem, tag, suffix)``: ``mmnet.int8-cpu.onnx`` → ``("mmnet", ".int8-cpu", ".onnx")``."""
+    p = Path(path)
+    suffix = p.suffix
+    stem = p.name[: -len(suffix)] if suffix else p.name
+    for tag in _TAGS:
+        if stem.endswith(tag) and len(stem) > len(tag):
+            return stem[: -len(tag)], tag, suffix
+    return stem, "", suffix
+
+
+def base_stem(path: PathLike) -> str:
+    """The model's stem without variant tags: ``mmnet`` for every ``mmnet.*.onnx``."""
+    return split_name(path)[0]
+
+
+def format_of(path: PathLike) -> ArtifactFormat:
+    """The table row a file name belongs to (``model.fp16.onnx`` → ``onnx-fp16``)."""
+    container = container_of(path)
+    _, tag, _ = split_name(path)
+    if container == "engine" and not tag:
+        return FORMATS_BY_NAME["engine-fp16"]  # untagged engines: precision from the sidecar
+    if container == "onnx" and tag == ".fp32":
+        return FORMATS_BY_NAME["onnx"]
+    for f in FORMATS:
+        if f.container == container and f.tag == tag:
+            return f
+    return next(f for f in FORMATS if f.container == container)
+
+
+def variant_path(path: PathLike, name: str) -> Path:
+    """The sibling file of format ``name`` for the model ``path`` belongs to."""
+    if name not in FORMATS_BY_NAME:
+        raise InputError(f"unknown artefact format {name!r}; known: {', '.join(FORMATS_BY_NAME)}")
+    return FORMATS_BY_NAME[name].path_for(path)
+
+
+def engine_path(path: PathLike, precision: str) -> Path:
+    """``model.<precision>.engine`` next to ``path``."""
+    return variant_path(path, f"engine-{precision}")
+
+
+def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
+    """ONNX files that can serve ``precision`` on ``target`` (``cpu``/``gpu``), best first.
+
+    INT8 on a CPU prefers the CPU-target (U8S8) model; the TensorRT-target (S8S8) model is
+    the fallback. On a GPU (ONNX Runtime CUDA / TensorRT providers) only the TensorRT target.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+    p = Path(path)
+    names = {
+        "fp32": ["onnx"],
+        "fp16": ["onnx-fp16"],
+        "int8": ["onnx-int8-cpu", "onnx-int8"] if target == "cpu" else ["onnx-int8"],
+    }[precision]
+    out = [variant_path(p, n) for n in names]
+    if precision == "fp32":
+        out.append(p.with_name(f"{base_stem(p)}.fp32.onnx"))
+    return out
+
+
+def resolve_onnx_variant(path: PathLike, precision: str, target: str = "cpu") -> Path:
+    """The existing sibling ONNX file for ``precision``; InputError saying how to make it."""
+    cands = onnx_candidates(path, precision, target)
+    for cand in cands:
+        if cand.is_file():
+            return cand
+    flag = "" if precision == "fp32" else f" --{precision}"
+    raise InputError(
+        f"no {precision} variant of {Path(path).name} next to it (looked for "
+        f"{', '.join(c.name for c in cands)}); create it with "
+        f"`mmnet-edge export {Path(path).name} --format onnx{flag}`"
+        + (" (pass --calib with a calibration set for INT8)" if precision == "int8" else "")
+    )

@@ -1,0 +1,169 @@
+"""Platform facts shared by engine build and engine run: TensorRT, CUDA device, Jetson.
+
+Device facts come from cuda-python's ``cudaGetDeviceProperties`` (works on desktop GPUs
+and Jetsons, where ``nvidia-smi`` is missing and PyPI torch is no CUDA build); torch is
+never imported here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError
+
+TENSORRT_INSTALL_HINT = (
+    "install the extra (`pip install 'mmnet-edge[tensorrt]'`) on a machine with an NVIDIA "
+    "GPU, or build the engine on the target itself (on Jetson TensorRT comes with JetPack)"
+)
+
+
+def import_tensorrt() -> Any:
+    """``import tensorrt`` or a BackendUnavailableError saying how to get it."""
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"TensorRT is not installed here: {TENSORRT_INSTALL_HINT}; or run the .onnx with "
+            "backend='onnxruntime'"
+        ) from exc
+    return trt
+
+
+def import_cudart() -> Any:
+    """cuda-python's runtime module (``cuda.bindings.runtime`` ≥ 12.6, else ``cuda.cudart``)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        try:
+            from cuda import cudart
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                "cuda-python is not installed: pip install 'mmnet-edge[tensorrt]' (or "
+                "'mmnet-edge[pycuda]')"
+            ) from exc
+    return cudart
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return str(value).strip("\x00 ")
+
+
+def gpu_facts(device: int = 0, cudart: Any = None) -> dict[str, Any]:
+    """Name, compute capability and memory of CUDA device ``device``; ``{}`` if none.
+
+    ``cudart`` may be injected (tests); by default cuda-python's runtime is imported.
+    """
+    try:
+        rt = cudart if cudart is not None else import_cudart()
+    except BackendUnavailableError:
+        return {}
+    err, count = rt.cudaGetDeviceCount()
+    if int(err) != 0 or device >= int(count):
+        return {}
+    err, prop = rt.cudaGetDeviceProperties(device)
+    if int(err) != 0:
+        return {}
+    facts: dict[str, Any] = {
+        "name": _text(prop.name),
+        "compute_capability": f"{prop.major}.{prop.minor}",
+        "total_memory_mib": int(prop.totalGlobalMem) >> 20,
+        "device": device,
+    }
+    if bool(getattr(prop, "integrated", 0)):
+        facts["integrated"] = True  # Jetson (unified memory)
+    try:
+        err, version = rt.cudaRuntimeGetVersion()
+        if int(err) == 0:
+            facts["cuda_runtime"] = f"{int(version) // 1000}.{int(version) % 1000 // 10}"
+    except AttributeError:  # pragma: no cover - very old cuda-python
+        pass
+    return facts
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(errors="replace").strip("\x00\n ")
+    except OSError:
+        return None
+
+
+def jetson_facts() -> dict[str, str]:
+    """Jetson model, L4T release and power mode, when readable."""
+    facts: dict[str, str] = {}
+    model = _read("/proc/device-tree/model")
+    if model and ("jetson" in model.lower() or "nvidia" in model.lower()):
+        facts["model"] = model
+    release = _read("/etc/nv_tegra_release")
+    if release:
+        facts["l4t"] = release.splitlines()[0]
+    if shutil.which("nvpmodel"):
+        try:
+            out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=5)
+            facts["power_mode"] = " ".join(out.stdout.split())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return facts
+
+
+def nvidia_smi_gpus() -> list[str]:
+    """GPU names with driver from nvidia-smi, when present (desktop only; for ``doctor``)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for p in str(version).split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def check_engine_compatibility(manifest: Any, trt_version: str, gpu: dict[str, Any]) -> None:
+    """Refuse an engine built for another TensorRT version or GPU, saying what to do.
+
+    A plain engine loads only on the TensorRT version that built it (major.minor.patch).
+    A version-compatible engine (built with ``--version-compatible``, TensorRT ≥ 8.6) loads
+    on the same or a newer TensorRT of the same major version, never an older one.
+    """
+    built = str(manifest.get("tensorrt_version", "?"))
+    have_v, built_v = _version_tuple(trt_version), _version_tuple(built)
+    if manifest.get("version_compatible"):
+        if not built_v or have_v[:1] != built_v[:1] or have_v < built_v[: len(have_v)]:
+            raise EngineCompatibilityError(
+                f"version-compatible engine built with TensorRT {built} cannot load on "
+                f"TensorRT {trt_version} (only the same or a newer {built_v[:1] or '?'}.x): "
+                "rebuild it here with `mmnet-edge export`"
+            )
+    elif have_v[:3] != built_v[:3]:
+        raise EngineCompatibilityError(
+            f"engine built with TensorRT {built}, this machine has {trt_version}: rebuild it "
+            "here with `mmnet-edge export` (or build with --version-compatible)"
+        )
+    want = str((manifest.get("gpu") or {}).get("compute_capability", ""))
+    have = str(gpu.get("compute_capability", ""))
+    if want and have and want != have:
+        hw = str(manifest.get("hardware_compatibility") or "").lower()
+        if not (hw == "ampere_plus" and float(have) >= 8.0 and not gpu.get("integrated")):
+            raise EngineCompatibilityError(
+                f"engine built for a GPU of compute capability {want} "
+                f"({(manifest.get('gpu') or {}).get('name')}), this GPU is {have} "
+                f"({gpu.get('name')}): rebuild the engine on this GPU"
+            )
