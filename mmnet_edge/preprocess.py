@@ -1,8 +1,11 @@
 """Image → tensor preprocessing shared by training, calibration and every runtime.
 
 One implementation, so INT8 calibration and training see exactly what the runtime
-feeds. Images are H×W×C uint8; the model wants N×3×S×S float32, RGB, [0,1],
-normalised with the mean/std from :class:`~mmnet_edge.metadata.ModelMetadata`.
+feeds. Images are H×W×C uint8 (RGB once through :func:`as_rgb_uint8`; files are decoded by
+:func:`mmnet_edge.io.read_image`); the model wants N×3×S×S float32 in [0,1], normalised
+with the mean/std from :class:`~mmnet_edge.metadata.ModelMetadata`, its channels in the
+metadata's ``channel_order`` (``"RGB"`` for every MMNet model; ``"BGR"`` for models trained
+on OpenCV-order tensors). Pass ``channel_order=metadata.channel_order`` to :func:`to_tensor`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import numpy as np
 from mmnet_edge.errors import InputError
 
 ColorOrder = Literal["rgb", "bgr"]
+ChannelOrder = Literal["RGB", "BGR"]
+CHANNEL_ORDERS: tuple[str, ...] = ("RGB", "BGR")
 
 
 def as_rgb_uint8(image: np.ndarray, color: ColorOrder = "bgr", name: str = "image") -> np.ndarray:
@@ -60,16 +65,36 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interp)
 
 
+def check_channel_order(channel_order: str) -> ChannelOrder:
+    """``"RGB"``/``"BGR"`` (any case) → upper case; :class:`InputError` otherwise."""
+    order = str(channel_order).upper()
+    if order not in CHANNEL_ORDERS:
+        raise InputError(
+            f"channel_order must be 'RGB' or 'BGR', not {channel_order!r}; "
+            "use the model metadata's channel_order"
+        )
+    return order  # type: ignore[return-value]
+
+
 def to_tensor(
     images_rgb: np.ndarray | Sequence[np.ndarray],
     size: int,
     mean: Sequence[float],
     std: Sequence[float],
+    channel_order: ChannelOrder | str = "RGB",
 ) -> np.ndarray:
-    """RGB uint8 image(s) → N×3×size×size float32, scaled to [0,1] and normalised."""
+    """RGB uint8 image(s) → N×3×size×size float32, scaled to [0,1] and normalised.
+
+    The input is always RGB (see :func:`as_rgb_uint8`). ``channel_order`` is the order the
+    *model* expects (``ModelMetadata.channel_order``): with ``"BGR"`` tensor channel 0 is
+    blue. ``mean`` and ``std`` are per tensor channel, i.e. listed in ``channel_order``.
+    """
+    order = check_channel_order(channel_order)
     if isinstance(images_rgb, np.ndarray) and images_rgb.ndim == 3:
         images_rgb = [images_rgb]
     batch = np.stack([resize_square(im, size) for im in images_rgb]).astype(np.float32)
+    if order == "BGR":
+        batch = batch[..., ::-1]  # the transpose below makes the result contiguous
     batch *= 1.0 / 255.0
     batch -= np.asarray(mean, dtype=np.float32)
     batch /= np.asarray(std, dtype=np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from mmnet_edge.data import DatasetWarning, class_maps, load_dataset
 from mmnet_edge.errors import DatasetError
+from mmnet_edge.io import read_image
 
 # Fixture trees: tiny random frames + openpyxl spreadsheets in the official layouts.
 
@@ -20,7 +22,7 @@ def write_frames(
     clip_dir: Path, numbers: Iterable[int], pattern: str, gray: bool = False, size: int = 24
 ) -> None:
     clip_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(abs(hash(str(clip_dir))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(clip_dir.name.encode()))  # not hash(): salted
     for n in numbers:
         shape = (size, size) if gray else (size, size, 3)
         img = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -105,6 +107,34 @@ def test_casme2_layouts_quirks_and_counts(tmp_path: Path, cropped: bool) -> None
     assert len(first.frame_paths) == 59 - 46 + 1  # intermediate frames → temporal jitter
     onset, apex = first.load_pair()
     assert onset.shape == (24, 24, 3) and onset.dtype.name == "uint8"
+
+
+def test_frames_decode_with_the_runtime_reader(tmp_path: Path) -> None:
+    root = make_casme2(tmp_path)
+    clip = root / "CASME2_RAW_selected" / "sub01" / "EP02_01f"
+    (clip / "img46.jpg").unlink()
+    deep = np.random.default_rng(7).integers(0, 65536, (24, 24, 3), dtype=np.uint16)
+    assert cv2.imwrite(str(clip / "img46.png"), deep)  # 16-bit PNG onset
+    (clip / "._img59.jpg").write_bytes(b"\0\5\26\7 macOS AppleDouble, not a frame")
+    with pytest.warns(DatasetWarning):
+        ds = load_dataset("casme2", root)
+    sample = next(s for s in ds if s.clip_id == "EP02_01f")
+    assert sample.onset_path.name == "img46.png" and sample.apex_path.name == "img59.jpg"
+    onset, apex = sample.load_pair()
+    want = np.floor(deep / 257.0 + 0.5).astype(np.uint8)[..., ::-1]  # round(x/257), RGB
+    np.testing.assert_array_equal(onset, want)
+    np.testing.assert_array_equal(apex, read_image(sample.apex_path)[..., ::-1])
+
+
+def test_corrupt_frame_names_its_path(tmp_path: Path) -> None:
+    root = make_casme2(tmp_path)
+    bad = root / "CASME2_RAW_selected" / "sub02" / "EP01_01" / "img30.jpg"
+    bad.write_bytes(b"truncated")
+    with pytest.warns(DatasetWarning):
+        ds = load_dataset("casme2", root)
+    sample = next(s for s in ds if s.clip_id == "EP01_01")
+    with pytest.raises(DatasetError, match=r"EP01_01/img30\.jpg"):
+        sample.load_pair()
 
 
 def test_casme2_three_class_map(tmp_path: Path) -> None:

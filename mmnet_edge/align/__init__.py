@@ -19,13 +19,13 @@ from mmnet_edge.align.detector import (
     YuNetDetector,
     face_from,
 )
-from mmnet_edge.align.io import iter_video, list_images, read_image, read_video
 from mmnet_edge.align.model_path import (
     ENV_VAR,
     YUNET_FILE,
     default_cache_dir,
     resolve_detector_model,
 )
+from mmnet_edge.io import iter_video, list_images, read_image, read_video
 
 __all__ = [
     "ENV_VAR",

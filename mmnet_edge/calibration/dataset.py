@@ -268,14 +268,15 @@ def from_pair_folder(
     class_names: Sequence[str] = CASME2_CLASSES,
 ) -> CalibrationSet:
     """``folder/<pair>/onset.*`` + ``apex.*`` (or ``*_onset.*``/``*_apex.*`` files); unlabelled."""
-    from mmnet_edge.align.io import IMAGE_SUFFIXES, read_image
+    from mmnet_edge.io import is_image_path, natural_sort_key, read_image
     from mmnet_edge.preprocess import as_rgb_uint8
 
     folder = Path(folder)
     pairs: list[tuple[Path, Path]] = []
-    for p in sorted(folder.rglob("*")):
-        if p.suffix.lower() in IMAGE_SUFFIXES and "onset" in p.stem:
-            twin = [q for q in p.parent.glob(p.stem.replace("onset", "apex") + ".*")]
+    for p in sorted(folder.rglob("*"), key=natural_sort_key):
+        if is_image_path(p) and "onset" in p.stem:
+            apex_stem = p.stem.replace("onset", "apex")
+            twin = sorted(q for q in p.parent.iterdir() if q.stem == apex_stem and is_image_path(q))
             if twin:
                 pairs.append((p, twin[0]))
     if not pairs:
@@ -308,7 +309,7 @@ def from_videos(
     class_names: Sequence[str] = CASME2_CLASSES,
 ) -> CalibrationSet:
     """One pair per video: first frame = onset, apex spotted as the runtime does."""
-    from mmnet_edge.align.io import read_video
+    from mmnet_edge.io import read_video
     from mmnet_edge.preprocess import as_rgb_uint8
     from mmnet_edge.runtime.spotting import motion_curve, spot_apex
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from mmnet_edge.data.samples import MEDataset, Sample
 from mmnet_edge.errors import DatasetError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+from mmnet_edge.io import is_image_path, natural_sort_key
 
 
 class DatasetWarning(UserWarning):
@@ -175,8 +174,8 @@ def index_frames(clip_dir: Path) -> dict[int, Path]:
     frames: dict[int, Path] = {}
     if not clip_dir.is_dir():
         return frames
-    for p in clip_dir.iterdir():
-        if p.suffix.lower() not in IMAGE_SUFFIXES:
+    for p in sorted(clip_dir.iterdir(), key=natural_sort_key):  # fixed winner on duplicates
+        if not is_image_path(p):
             continue
         m = re.search(r"(\d+)$", p.stem)
         if m:

@@ -8,7 +8,6 @@ class names their integer labels index.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mmnet_edge.errors import DatasetError
+from mmnet_edge.errors import DatasetError, InputError
+from mmnet_edge.io import natural_sort_key, read_image
 from mmnet_edge.preprocess import as_rgb_uint8
 
 
@@ -72,16 +72,16 @@ class Sample:
 
 
 def read_rgb(path: Path | str) -> np.ndarray:
-    """Read an image file as H×W×3 RGB uint8; :class:`DatasetError` if unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"frame file not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DatasetError(f"cannot decode image {path}: the file is corrupt or not an image")
-    if image.dtype != np.uint8:  # 16-bit frames: scale down
-        image = (image / 257).astype(np.uint8)
-    return as_rgb_uint8(image, "bgr", str(path))
+    """Read an image file as H×W×3 RGB uint8 with :func:`mmnet_edge.io.read_image`.
+
+    Same pixels as the runtime and calibration read (EXIF orientation applied, 16-bit
+    scaled by ``round(x / 257)``); a missing or undecodable frame raises :class:`DatasetError`.
+    """
+    try:
+        image = read_image(path)
+    except InputError as exc:
+        raise DatasetError(f"dataset frame: {exc}") from exc
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 class MEDataset:
@@ -160,9 +160,7 @@ class MEDataset:
         }
 
 
-def natural_key(text: str) -> list[object]:
-    """Sort key putting ``sub2`` before ``sub10``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
+natural_key = natural_sort_key  # sort key putting ``sub2`` before ``sub10`` (kept name)
 
 
 Dataset = MEDataset  # alias

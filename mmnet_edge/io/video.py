@@ -1,0 +1,73 @@
+"""Decoding video files frame by frame (OpenCV), with typed errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+
+import cv2
+import numpy as np
+
+from mmnet_edge.errors import InputError
+
+VIDEO_SUFFIXES: tuple[str, ...] = (
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+)
+"""File suffixes (lower case) treated as videos everywhere."""
+
+
+def is_video_path(path: str | os.PathLike[str]) -> bool:
+    """True for names with a video suffix, excluding hidden files."""
+    p = PurePath(path)
+    return p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+
+
+def iter_video(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Frames (H×W×3 BGR ``uint8``) of a video file, one at a time."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise InputError(f"{path}: cannot open video (unknown codec or corrupt file)")
+        n = 0
+        while max_frames is None or n < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            n += 1
+            yield frame
+        if n == 0:
+            raise InputError(f"{path}: no frame could be decoded (corrupt or unsupported video)")
+    finally:
+        cap.release()
+
+
+def read_video(path: str | os.PathLike[str], max_frames: int = 2000) -> list[np.ndarray]:
+    """All frames (BGR) of a video, at most ``max_frames``; at least two are required."""
+    frames = list(iter_video(path, max_frames))
+    if len(frames) < 2:
+        raise InputError(f"{path}: fewer than two frames decoded; a clip needs two or more")
+    return frames
+
+
+def count_frames(path: str | os.PathLike[str]) -> int | None:
+    """Frame count from the container header (``None`` when it does not say)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    return n if n > 0 else None
+
+
+__all__ = ["VIDEO_SUFFIXES", "count_frames", "is_video_path", "iter_video", "read_video"]
