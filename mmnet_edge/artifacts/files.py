@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from mmnet_edge.artifacts.formats import split_name
 from mmnet_edge.errors import ArtifactWriteError
 
 
@@ -21,7 +22,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # keep the variant tag and suffix (".fp16.onnx") so readers recognise the format
+        stem, tag, suffix = split_name(path)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{stem}.tmp-", suffix=f"{tag}{suffix}", dir=path.parent
+        )
         os.close(fd)
     except OSError as exc:
         raise ArtifactWriteError(

@@ -21,6 +21,9 @@ from mmnet_edge.errors import InputError
 PathLike = str | os.PathLike[str]
 
 PRECISIONS = ("fp32", "fp16", "int8")
+#: the I/O contract of every model artefact: N×3×S×S float inputs → N×C logits
+INPUT_NAMES = ("onset", "apex")
+OUTPUT_NAME = "logits"
 CONTAINERS = ("checkpoint", "onnx", "engine")
 
 

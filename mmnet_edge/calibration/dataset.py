@@ -25,6 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
+from mmnet_edge.artifacts.manifests import (
+    CALIBRATION_FORMAT,
+    CALIBRATION_FORMAT_VERSION,
+    check_format,
+)
 from mmnet_edge.errors import CalibrationError
 from mmnet_edge.metadata import CASME2_CLASSES, IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
 from mmnet_edge.preprocess import to_tensor
@@ -102,7 +108,7 @@ def make_set(
     hist = Counter(int(v) for v in lab)
     names = tuple(class_names)
     manifest = {
-        "format": "mmnet-edge-calibration/1",
+        "format": f"{CALIBRATION_FORMAT}/{CALIBRATION_FORMAT_VERSION}",
         "source": source,
         "count": len(lab),
         "class_histogram": {
@@ -123,11 +129,12 @@ def make_set(
 
 
 def save_calibration_set(cs: CalibrationSet, path: Path | str) -> Path:
+    """Write ``path`` (.npz) and its ``.json`` manifest, each atomically (manifest last)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, onset=cs.onset, apex=cs.apex, labels=cs.labels)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, onset=cs.onset, apex=cs.apex, labels=cs.labels)
     cs.manifest["sha256"] = cs.sha256()
-    path.with_suffix(".json").write_text(json.dumps(cs.manifest, indent=2, sort_keys=True))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(cs.manifest, indent=2, sort_keys=True))
     return path
 
 
@@ -144,7 +151,20 @@ def load_calibration_set(path: Path | str) -> CalibrationSet:
             onset, apex, labels = z["onset"], z["apex"], z["labels"]
     except Exception as exc:  # noqa: BLE001 - zip/npz errors vary
         raise CalibrationError(f"{path} is not a readable calibration set: {exc}") from exc
-    manifest = json.loads(man_path.read_text())
+    try:
+        manifest = json.loads(man_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{man_path} is not valid JSON ({exc}); rebuild the set") from exc
+    if not isinstance(manifest, dict):
+        raise CalibrationError(f"{man_path} is not a JSON object; rebuild the set")
+    check_format(
+        manifest.get("format"),
+        CALIBRATION_FORMAT,
+        CALIBRATION_FORMAT_VERSION,
+        str(man_path),
+        CalibrationError,
+        "rebuild the set with `mmnet-edge calibrate build`",
+    )
     got = tensor_hash(onset, apex, labels)
     if manifest.get("sha256") != got:
         raise CalibrationError(

@@ -4,36 +4,54 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import torch
 
-from mmnet_edge.checkpoint import Checkpoint, file_sha256, load_checkpoint
-from mmnet_edge.errors import CheckpointError, ExportError, ValidationError
-from mmnet_edge.metadata import ModelMetadata, metadata_from_props, metadata_to_props
+from mmnet_edge.artifacts.files import atomic_path
+from mmnet_edge.artifacts.formats import INPUT_NAMES, OUTPUT_NAME
+from mmnet_edge.artifacts.metadata_io import describe as _describe
+from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+from mmnet_edge.checkpoint import Checkpoint, load_checkpoint
+from mmnet_edge.compare import AgreementReport, compare_logits
+from mmnet_edge.errors import ExportError, ValidationError
+from mmnet_edge.metadata import ModelMetadata, metadata_to_props
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 17
-INPUT_NAMES = ("onset", "apex")
-OUTPUT_NAME = "logits"
 BATCH_AXIS = "batch"
 
 
 @dataclass
 class ValidationCase:
+    """One input case of an export validation (see :func:`mmnet_edge.compare.compare`)."""
+
     name: str
     batch: int
-    max_abs_error: float
-    max_rel_error: float
-    top1_agreement: float
-    passed: bool
+    report: AgreementReport
+
+    @property
+    def max_abs_error(self) -> float:
+        return self.report.max_abs_error
+
+    @property
+    def max_rel_error(self) -> float:
+        return self.report.max_rel_error
+
+    @property
+    def top1_agreement(self) -> float:
+        return self.report.top1_agreement
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.report.within_tolerance)
 
 
 @dataclass
@@ -112,14 +130,16 @@ def validation_inputs(
     return cases
 
 
-def compare_logits(
-    name: str, ref: np.ndarray, got: np.ndarray, atol: float, rtol: float
-) -> ValidationCase:
-    err = np.abs(ref.astype(np.float64) - got.astype(np.float64))
-    rel = float(err.max() / max(np.abs(ref).max(), 1e-12))
-    ok = bool(np.all(err <= atol + rtol * np.abs(ref))) and np.isfinite(got).all()
-    agree = float((ref.argmax(-1) == got.argmax(-1)).mean())
-    return ValidationCase(name, ref.shape[0], float(err.max()), rel, agree, bool(ok))
+class TorchModuleRunner:
+    """A torch module behind the runner interface (``run``), as a comparator reference."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model.eval().float().cpu()
+        self.max_batch = None
+
+    def run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(onset), torch.from_numpy(apex)).numpy()
 
 
 def validate_onnx(
@@ -131,16 +151,16 @@ def validate_onnx(
     batches: tuple[int, ...] = (1, 4),
 ) -> ValidationReport:
     """Compare ONNX Runtime (CPU) logits with PyTorch's on the same inputs."""
-    import onnxruntime as ort
+    from mmnet_edge.runtime.ort_runner import OrtRunner
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     report = ValidationReport(atol, rtol)
-    model = model.eval().float().cpu()
-    for name, on, ap in validation_inputs(meta, batches):
-        with torch.inference_mode():
-            ref = model(torch.from_numpy(on), torch.from_numpy(ap)).numpy()
-        (got,) = sess.run([OUTPUT_NAME], {"onset": on, "apex": ap})
-        report.cases.append(compare_logits(name, ref, got, atol, rtol))
+    reference = TorchModuleRunner(model)
+    with OrtRunner(onnx_path, device="cpu") as candidate:
+        for name, on, ap in validation_inputs(meta, batches):
+            rep = compare_logits(
+                reference.run(on, ap), candidate.run(on, ap), meta.class_names, atol, rtol
+            )
+            report.cases.append(ValidationCase(name, on.shape[0], rep))
     return report
 
 
@@ -190,114 +210,97 @@ def export_onnx(
     checked with ``onnx.checker`` (full check) and, unless ``validate=False``, compared
     with PyTorch on random and real-looking inputs at each validation batch size:
     :class:`ValidationError` when ``|onnx − torch| > atol + rtol·|torch|`` anywhere.
+    Everything happens on a temporary file: ``output`` is replaced only by a graph that
+    passed, so a failed export never destroys a good model.
     """
     t0 = time.perf_counter()
     if opset < 17:
         raise ExportError(f"opset {opset} is too old: LayerNormalization needs opset ≥ 17")
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     model = ckpt.model.eval().float().cpu()
     s = ckpt.metadata.input_size
     dummy = torch.randn(1, 3, s, s)
     axes = {n: {0: BATCH_AXIS} for n in (*INPUT_NAMES, OUTPUT_NAME)} if dynamic_batch else None
-    tmp = output.with_suffix(".tmp.onnx")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                (dummy, dummy),
-                str(tmp),
-                dynamo=False,
-                opset_version=opset,
-                input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME],
-                dynamic_axes=axes,
-                do_constant_folding=True,
-            )
-    except Exception as exc:  # noqa: BLE001 - exporter errors are many and deep
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"torch.onnx.export failed: {exc}") from exc
-    simplified = False
-    if simplify or (simplify is None):
-        simplified = _simplify(tmp)
-        if simplify and not simplified:
-            raise ExportError(
-                "simplification requested but onnxslim is not installed/failed: "
-                "pip install onnxslim"
-            )
     meta = ModelMetadata.from_dict(ckpt.metadata.to_dict())
     meta.precision = "fp32"
     meta.source_checkpoint_sha256 = ckpt.sha256
-    meta.extra = {**meta.extra, "opset": opset}
-    write_metadata(tmp, meta)
-    try:
-        onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
-    except Exception as exc:  # noqa: BLE001
-        raise ExportError(f"the exported graph fails onnx.checker: {exc}") from exc
-    os.replace(tmp, output)
+    meta.extra = {**meta.extra, "opset": opset, **_cost(meta)}
     report = None
-    if validate:
-        report = validate_onnx(model, output, meta, atol, rtol, validation_batches)
-        if not report.passed:
-            worst = max(report.cases, key=lambda c: c.max_abs_error)
-            raise ValidationError(
-                f"{output}: ONNX Runtime differs from PyTorch beyond atol={atol}, rtol={rtol} "
-                f"(worst case {worst.name}: max abs {worst.max_abs_error:.3g}, rel "
-                f"{worst.max_rel_error:.3g}); pass --no-validate to keep it anyway"
-            )
-    ops = sorted({n.op_type for n in onnx.load(str(output)).graph.node})
+    simplified = False
+    with atomic_path(output) as tmp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    model,
+                    (dummy, dummy),
+                    str(tmp),
+                    dynamo=False,
+                    opset_version=opset,
+                    input_names=list(INPUT_NAMES),
+                    output_names=[OUTPUT_NAME],
+                    dynamic_axes=axes,
+                    do_constant_folding=True,
+                )
+        except Exception as exc:  # noqa: BLE001 - exporter errors are many and deep
+            raise ExportError(f"torch.onnx.export failed: {exc}") from exc
+        if simplify or (simplify is None):
+            simplified = _simplify(tmp)
+            if simplify and not simplified:
+                raise ExportError(
+                    "simplification requested but onnxslim is not installed/failed: "
+                    "pip install onnxslim"
+                )
+        write_metadata(tmp, meta)
+        try:
+            onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+        except Exception as exc:  # noqa: BLE001
+            raise ExportError(f"the exported graph fails onnx.checker: {exc}") from exc
+        if validate:
+            report = validate_onnx(model, tmp, meta, atol, rtol, validation_batches)
+            if not report.passed:
+                worst = max(report.cases, key=lambda c: c.max_abs_error)
+                raise ValidationError(
+                    f"{output}: ONNX Runtime differs from PyTorch beyond atol={atol}, "
+                    f"rtol={rtol} (worst case {worst.name}: max abs {worst.max_abs_error:.3g}, "
+                    f"rel {worst.max_rel_error:.3g}); {output.name} was left as it was. Pass "
+                    "--no-validate to keep the graph anyway"
+                )
+        ops = sorted({n.op_type for n in onnx.load(str(tmp)).graph.node})
     return OnnxExportResult(output, opset, ops, meta, simplified, report, time.perf_counter() - t0)
 
 
-def read_onnx_metadata(path: Path | str) -> ModelMetadata:
-    """The :class:`ModelMetadata` stored in an ONNX file's ``metadata_props``."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"ONNX model not found: {path}")
+def _cost(meta: ModelMetadata) -> dict[str, Any]:
+    """GFLOPs per pair, recorded so torch-free installs can report them (bench)."""
+    from mmnet_edge.model.flops import model_gflops, model_gflops_by_op
+
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001
-        raise CheckpointError(f"{path} is not a readable ONNX file: {exc}") from exc
-    return metadata_from_props({p.key: p.value for p in model.metadata_props}, str(path))
+        return {
+            "gflops_per_sample": round(model_gflops(meta.config), 6),
+            "gflops_by_op": {k: round(v, 6) for k, v in model_gflops_by_op(meta.config).items()},
+        }
+    except Exception as exc:  # noqa: BLE001 - a count is context, never a reason to fail
+        log.warning("could not count GFLOPs (%s); bench will not report them", exc)
+        return {}
 
 
 def describe_onnx(path: Path | str) -> dict[str, object]:
-    """Summary for ``mmnet-edge info``."""
-    path = Path(path)
-    meta = read_onnx_metadata(path)
-    model = onnx.load(str(path))
-    inputs = {
-        i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
-        for i in model.graph.input
-    }
-    ops = sorted({n.op_type for n in model.graph.node})
-    d = meta.to_dict()
-    return {
-        "kind": "onnx",
-        "path": str(path),
-        "sha256": file_sha256(path),
-        "size_bytes": path.stat().st_size,
-        "opset": max(
-            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
-        ),
-        "inputs": inputs,
-        "ops": ops,
-        **{
-            k: d[k]
-            for k in (
-                "class_names",
-                "input_size",
-                "mean",
-                "std",
-                "precision",
-                "source_checkpoint_sha256",
-                "mmnet_edge_version",
-                "config",
-            )
-        },
-    }
+    """Summary for ``mmnet-edge info`` (kept name; see :func:`mmnet_edge.artifacts.describe`)."""
+    return _describe(path)
+
+
+__all__ = [
+    "INPUT_NAMES",
+    "OUTPUT_NAME",
+    "OnnxExportResult",
+    "ValidationReport",
+    "describe_onnx",
+    "export_onnx",
+    "read_onnx_metadata",
+    "validate_onnx",
+    "write_metadata",
+]
 
 
 def tensorrt_supported_ops() -> set[str]:

@@ -1,30 +1,36 @@
-"""Target build profiles (``export/profiles/*.toml``) → :class:`EngineOptions`."""
+"""Target build profiles → :class:`EngineOptions`.
+
+The profiles ship as package data (``mmnet_edge/export/targets/*.toml``, also reachable as
+the repository's top-level ``export/profiles``) and are found with ``importlib.resources``.
+"""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import fields
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mmnet_edge.errors import ExportError
-from mmnet_edge.export.tensorrt import EngineOptions
+from mmnet_edge.export.engine_options import EngineOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# The repository's top-level export/profiles (source checkouts and editable installs).
-PROFILE_DIRS = [Path(__file__).resolve().parents[2] / "export" / "profiles"]
+PROFILE_PACKAGE = "mmnet_edge.export"
+PROFILE_DIR = "targets"
 
 
 def list_profiles() -> dict[str, Path]:
+    """Profile name → file, from the package data."""
+    root = resources.files(PROFILE_PACKAGE) / PROFILE_DIR
     found: dict[str, Path] = {}
-    for d in PROFILE_DIRS:
-        if d.is_dir():
-            for p in sorted(d.glob("*.toml")):
-                found.setdefault(p.stem, p)
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            found[entry.name[: -len(".toml")]] = Path(str(entry))
     return found
 
 

@@ -13,14 +13,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmnet_edge.artifacts.formats import format_of
+from mmnet_edge.artifacts.formats import INPUT_NAMES, format_of
 from mmnet_edge.errors import BackendUnavailableError, CheckpointError, InputError, MMNetEdgeError
 from mmnet_edge.metadata import ModelMetadata, metadata_from_props
 from mmnet_edge.runtime.runner import BaseRunner, device_index
 
 GRAPH_OPTIMIZATION = ("disable", "basic", "extended", "all")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-INPUT_NAMES = ("onset", "apex")
 _NP_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
@@ -223,10 +222,12 @@ class OrtRunner(BaseRunner):
         outputs = {o.name: (o.type, list(o.shape)) for o in session.get_outputs()}
         check_graph_against_metadata(inputs, outputs, meta, str(self.path))
         self.metadata = meta
+        if meta.precision in ("fp32", "fp16", "int8"):
+            self.precision = meta.precision  # the file's own record wins over its name
         self.session = session
         self._in_dtype = {n: _NP_DTYPES.get(t, np.float32) for n, (t, _) in inputs.items()}
         self._output = next(iter(outputs))
-        batch_dim = inputs["onset"][1][0]
+        batch_dim = inputs[INPUT_NAMES[0]][1][0]
         self._max_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else None
         self.providers = list(session.get_providers())
         if self.device.startswith("cuda") and not any(p in self.providers for p in GPU_PROVIDERS):
@@ -242,8 +243,8 @@ class OrtRunner(BaseRunner):
 
     def _run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
         feed = {
-            "onset": onset.astype(self._in_dtype["onset"], copy=False),
-            "apex": apex.astype(self._in_dtype["apex"], copy=False),
+            name: arr.astype(self._in_dtype[name], copy=False)
+            for name, arr in zip(INPUT_NAMES, (onset, apex))
         }
         try:
             (logits,) = self.session.run([self._output], feed)

@@ -29,7 +29,7 @@ ImageLike = np.ndarray | str | os.PathLike[str]
 def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarray, ColorOrder]:
     """Array passthrough, or read a file path with OpenCV (→ BGR)."""
     if isinstance(image, (str, os.PathLike)):
-        from mmnet_edge.align.io import read_image
+        from mmnet_edge.io import read_image
 
         return read_image(image), "bgr"
     if not isinstance(image, np.ndarray):
@@ -147,7 +147,7 @@ class Runtime:
     def to_tensors(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """Aligned RGB uint8 face crops → N×3×S×S model input (metadata's preprocessing)."""
         m = self.metadata
-        return to_tensor(list(faces), m.input_size, m.mean, m.std)
+        return to_tensor(list(faces), m.input_size, m.mean, m.std, channel_order=m.channel_order)
 
     def classify(self, onset: np.ndarray, apex: np.ndarray) -> tuple[int, dict[str, float], Any]:
         """(index, probabilities, logits row) for one preprocessed 1×3×S×S pair."""
@@ -233,7 +233,7 @@ class Runtime:
         self._check_open()
         t0 = time.perf_counter()
         if isinstance(frames, (str, os.PathLike)):
-            from mmnet_edge.align.io import read_video
+            from mmnet_edge.io import read_video
 
             frames, color = read_video(frames), "bgr"
         color = color or self.color

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmnet_edge.artifacts.formats import INPUT_NAMES
 from mmnet_edge.artifacts.manifests import EngineManifest, read_engine_manifest
 from mmnet_edge.artifacts.platform import check_engine_compatibility, import_tensorrt
 from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError, MMNetEdgeError
@@ -156,7 +157,7 @@ class TrtRunner(BaseRunner):
             io[name] = (is_input, _np_dtype(trt, eng.get_tensor_dtype(name)))
         inputs = sorted(n for n, (inp, _) in io.items() if inp)
         outputs = [n for n, (inp, _) in io.items() if not inp]
-        if inputs != ["apex", "onset"] or len(outputs) != 1:
+        if inputs != sorted(INPUT_NAMES) or len(outputs) != 1:
             raise EngineCompatibilityError(
                 f"{self.path.name}: engine tensors {sorted(io)}; expected inputs 'onset', 'apex' "
                 "and one logits output: rebuild from an mmnet-edge ONNX export"
@@ -169,12 +170,12 @@ class TrtRunner(BaseRunner):
         if "max" in profile:
             return int(profile["max"])
         # No sidecar profile: ask the engine (optimization profile 0: min, opt, max shapes).
-        shape = self._engine.get_tensor_profile_shape("onset", 0)
+        shape = self._engine.get_tensor_profile_shape(INPUT_NAMES[0], 0)
         return int(shape[2][0]) if shape and shape[2][0] > 0 else 1
 
     def _allocate(self) -> None:
         s, n, c = self.input_size, self._max_batch, self.num_classes
-        shapes = {"onset": (n, 3, s, s), "apex": (n, 3, s, s), self._output: (n, c)}
+        shapes = {**{name: (n, 3, s, s) for name in INPUT_NAMES}, self._output: (n, c)}
         for name, shape in shapes.items():
             dtype = self._io[name][1]
             nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -195,7 +196,7 @@ class TrtRunner(BaseRunner):
     def _run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
         batch = onset.shape[0]
         out_host = self._host[self._output][:batch]
-        for name, arr in (("onset", onset), ("apex", apex)):
+        for name, arr in zip(INPUT_NAMES, (onset, apex)):
             staged = self._host[name][:batch]
             np.copyto(staged, arr, casting="same_kind")
             if not self._context.set_input_shape(name, tuple(arr.shape)):

@@ -1,0 +1,171 @@
+"""Build a TensorRT engine from the exported ONNX files (+ its ``.engine.json`` sidecar)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mmnet_edge.artifacts.files import atomic_write_bytes
+from mmnet_edge.artifacts.formats import INPUT_NAMES, resolve_onnx_variant
+from mmnet_edge.artifacts.manifests import EngineManifest
+from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
+from mmnet_edge.artifacts.platform import gpu_facts, import_tensorrt, jetson_facts
+from mmnet_edge.errors import BackendUnavailableError, ExportError
+from mmnet_edge.export.engine_options import EngineOptions, detect_features
+
+log = logging.getLogger(__name__)
+
+
+
+def timing_cache_path(directory: Path, onnx_sha: str, trt_version: str, gpu: dict) -> Path:
+    """Content-addressed cache file: ONNX hash + TensorRT version + GPU."""
+    key = f"{onnx_sha}|{trt_version}|{gpu.get('name')}|{gpu.get('compute_capability')}"
+    return directory / f"mmnet-{hashlib.sha256(key.encode()).hexdigest()[:24]}.timing"
+
+
+def choose_onnx_for_precision(onnx_fp32: Path, precision: str) -> Path:
+    """The ONNX variant a strongly typed build needs (fp16 → model.fp16.onnx, …)."""
+    try:
+        return resolve_onnx_variant(onnx_fp32, precision, target="gpu")
+    except Exception as exc:  # noqa: BLE001
+        raise ExportError(str(exc)) from exc
+
+
+@dataclass
+class EngineResult:
+    path: Path
+    sidecar: Path
+    manifest: EngineManifest | None = None
+    seconds: float = 0.0
+
+
+def build_engine(
+    onnx_fp32: Path,
+    output: Path,
+    options: EngineOptions,
+    calibrator: Any = None,
+) -> EngineResult:
+    """Build a TensorRT engine from the exported ONNX files.
+
+    ``onnx_fp32`` is ``model.onnx``; FP16/INT8 strongly typed builds read the sibling
+    ``model.fp16.onnx`` / ``model.int8.onnx``. ``calibrator`` (TensorRT ≤ 10.x only) selects
+    the deprecated implicit INT8 path on the FP32 graph.
+    """
+    options.validate()
+    trt = import_tensorrt()
+    feats = detect_features(trt)
+    gpu = gpu_facts()
+    if not gpu:
+        raise BackendUnavailableError(
+            "TensorRT is installed but no CUDA device is visible: build the engine on the "
+            "machine that will run it (engines are specific to the GPU and TensorRT version)"
+        )
+    t0 = time.perf_counter()
+    strongly = (
+        options.strongly_typed if options.strongly_typed is not None else feats.strongly_typed
+    )
+    if strongly and not feats.strongly_typed:
+        raise ExportError(f"TensorRT {feats.version} has no strongly typed networks (needs ≥ 10)")
+    if not strongly and not feats.precision_flags and options.precision != "fp32":
+        raise ExportError(f"TensorRT {feats.version} has no precision flags; use strongly typed")
+    if calibrator is not None:
+        if not feats.implicit_calibrators:
+            raise ExportError(
+                f"TensorRT {feats.version} removed implicit INT8 calibrators: use the Q/DQ model "
+                "(`mmnet-edge export --int8 --calib CALIB.npz`)"
+            )
+        strongly = False
+    source = onnx_fp32
+    if strongly or (options.precision == "int8" and calibrator is None):
+        source = choose_onnx_for_precision(onnx_fp32, options.precision)
+
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    flags = 0
+    if feats.explicit_batch_flag:  # required on 8.x, a deprecated no-op on 10.x, gone in 11
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    if strongly and feats.strongly_typed:
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(source)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ExportError(f"TensorRT's ONNX parser rejected {source.name}: {errors}")
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib << 20)
+    if feats.precision_flags and not strongly and options.precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # INT8 builds fall back to FP16, not FP32
+        if options.precision == "int8":
+            config.set_flag(trt.BuilderFlag.INT8)
+    if feats.implicit_calibrators and calibrator is not None:
+        config.int8_calibrator = calibrator  # deprecated since 10.1, removed in 11
+    if options.builder_optimization_level is not None:
+        if not feats.optimization_level:
+            raise ExportError(f"TensorRT {feats.version} has no builder optimization level")
+        config.builder_optimization_level = options.builder_optimization_level
+    if options.dla_core is not None:
+        config.default_device_type = trt.DeviceType.DLA
+        config.DLA_core = options.dla_core
+        config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+    if options.hardware_compatibility:
+        if not feats.hardware_compatibility:
+            raise ExportError(f"TensorRT {feats.version} has no hardware compatibility levels")
+        level = options.hardware_compatibility.upper()
+        config.hardware_compatibility_level = getattr(trt.HardwareCompatibilityLevel, level)
+    if options.version_compatible:
+        if not feats.version_compatible:
+            raise ExportError(f"TensorRT {feats.version} cannot build version-compatible engines")
+        config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)
+
+    meta = read_onnx_metadata(onnx_fp32)
+    s = meta.input_size
+    profile = builder.create_optimization_profile()
+    lo, opt, hi = options.batch
+    for name in INPUT_NAMES:
+        profile.set_shape(name, (lo, 3, s, s), (opt, 3, s, s), (hi, 3, s, s))
+    config.add_optimization_profile(profile)
+
+    onnx_sha = file_sha256(source)
+    cache_file = None
+    if options.timing_cache_dir is not None:
+        options.timing_cache_dir.mkdir(parents=True, exist_ok=True)
+        cache_file = timing_cache_path(options.timing_cache_dir, onnx_sha, feats.version, gpu)
+        blob = cache_file.read_bytes() if cache_file.exists() else b""
+        config.set_timing_cache(config.create_timing_cache(blob), False)
+
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise ExportError("TensorRT failed to build the engine (see the TensorRT log above)")
+    output = Path(output)
+    atomic_write_bytes(output, bytes(serialized))
+    if cache_file is not None:
+        atomic_write_bytes(cache_file, bytes(config.get_timing_cache().serialize()))
+
+    meta.precision = options.precision
+    manifest = EngineManifest(
+        tensorrt_version=feats.version,
+        precision=options.precision,
+        metadata=meta.to_dict(),
+        profile={"min": lo, "opt": opt, "max": hi},
+        strongly_typed=strongly,
+        implicit_int8_calibrator=calibrator is not None,
+        gpu=gpu,
+        jetson=jetson_facts(),
+        host=platform.node(),
+        dla_core=options.dla_core,
+        hardware_compatibility=options.hardware_compatibility,
+        version_compatible=options.version_compatible,
+        onnx=source.name,
+        onnx_sha256=onnx_sha,
+        engine_sha256=file_sha256(output),
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    sidecar = manifest.write(output)
+    return EngineResult(output, sidecar, manifest, time.perf_counter() - t0)
