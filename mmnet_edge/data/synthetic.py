@@ -27,8 +27,12 @@ this module turns their pairs into a :class:`~mmnet_edge.data.samples.MEDataset`
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from mmnet_edge.data.casme2_writer import write_casme2_layout
 from mmnet_edge.data.samples import MEDataset, Sample
+from mmnet_edge.errors import DatasetError
 from mmnet_edge.synth import (
     CLASS_AUS,
     CLASS_NAMES,
@@ -46,6 +50,11 @@ from mmnet_edge.synth import (
     sample_motion,
     subject_identity,
 )
+
+# one class map (the CASME II 5-class names), in the readers' (names, label map) form
+CLASS_MAPS: dict[str, tuple[tuple[str, ...], dict[str, str | None]]] = {
+    "5class": (CLASS_NAMES, {n: n for n in CLASS_NAMES}),
+}
 
 
 class SyntheticSet(MEDataset):
@@ -92,8 +101,22 @@ def generate_synthetic(cfg: SyntheticConfig | None = None) -> SyntheticSet:
     return SyntheticSet(samples, cfg, identities)
 
 
+def load_synthetic(
+    root: Path | str | None = None,
+    classes: str | None = None,
+    config: SyntheticConfig | None = None,
+    **options: Any,
+) -> SyntheticSet:
+    """Dataset-reader entry point: ``root`` is ignored; ``options`` are
+    :class:`SyntheticConfig` fields (or pass ``config``)."""
+    if classes not in (None, "5class"):
+        raise DatasetError(f"synthetic set has only the '5class' map, not {classes!r}")
+    return generate_synthetic(config or SyntheticConfig(**options))
+
+
 __all__ = [
     "CLASS_AUS",
+    "CLASS_MAPS",
     "CLASS_NAMES",
     "REFERENCE_SIZE",
     "FaceIdentity",
@@ -103,6 +126,7 @@ __all__ = [
     "SyntheticConfig",
     "SyntheticSet",
     "generate_synthetic",
+    "load_synthetic",
     "make_clip",
     "make_pair",
     "random_identity",
