@@ -24,15 +24,65 @@ def test_paper_model_has_exactly_the_reference_parameter_count():
     assert unused == []
 
 
-def test_tiny_preset_parameter_count_and_grid():
+def expected_parameters(cfg: MMNetConfig) -> int:
+    """Parameter count from the architecture description (MMNET.md), layer by layer."""
+
+    def conv(cin: int, cout: int, k: int, bias: bool = False) -> int:
+        return cin * cout * k * k + (cout if bias else 0)
+
+    def bn(c: int) -> int:  # weight + bias (running stats are buffers)
+        return 2 * c
+
+    def linear(cin: int, cout: int, bias: bool = True) -> int:
+        return cin * cout + (cout if bias else 0)
+
+    total = conv(cfg.in_chans, cfg.stem_channels, 3) + bn(cfg.stem_channels)
+    total += conv(cfg.stem_channels, cfg.conv1_channels, 3) + bn(cfg.conv1_channels)
+    cin = cfg.conv1_channels
+    for cout, stride in zip(cfg.block_channels, cfg.block_strides):
+        total += conv(cin, cout, 3) + bn(cout) + conv(cout, cout, 1) + bn(cout)
+        if stride != 1 or cin != cout:
+            total += conv(cin, cout, 1) + bn(cout)  # projection shortcut
+        total += conv(2, 1, 1) + bn(1)  # spatial attention
+        cin = cout
+    d, g = cfg.embed_dim, cfg.grid_size
+    hidden = int(d * cfg.pc_mlp_ratio)
+    total += conv(cfg.in_chans, d, 1, bias=True) + g * g * d  # patch embedding + positions
+    per_block = 2 * d + linear(d, 3 * d, cfg.pc_qkv_bias) + linear(d, d)  # LN1, attention
+    per_block += 2 * d + linear(d, hidden) + linear(hidden, d)  # LN2, MLP
+    total += cfg.pc_depth * per_block + 2 * d  # blocks + final LayerNorm
+    return total + linear(d * g * g, cfg.num_classes)  # head
+
+
+def test_parameter_formula_matches_the_published_count():
+    # The formula is checked against the authors' figure, independent of our modules.
+    assert expected_parameters(MMNetConfig()) == 9_438_841
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper-3class"])
+def test_preset_parameter_count_follows_the_architecture(name):
+    cfg = MMNetConfig.preset(name)
+    assert count_parameters(MMNet(cfg)) == expected_parameters(cfg)
+
+
+def test_tiny_preset_grid_and_head():
     cfg = MMNetConfig.tiny()
     assert cfg.input_size == 112 and cfg.grid_size == 7
     model = MMNet(cfg)
-    # stem/conv1/blocks/PC/head widths of the tiny preset, counted by hand:
-    c = cfg.block_channels
-    expected = count_parameters(model)
-    assert expected == 193_021
-    assert model.head.in_features == c[-1] * 7 * 7
+    assert model.head.in_features == cfg.block_channels[-1] * 7 * 7
+    # a wider tiny model has strictly more parameters (the count follows the config)
+    wider = MMNetConfig.from_dict({**cfg.to_dict(), "stem_channels": 32})
+    assert count_parameters(MMNet(wider)) > count_parameters(model)
+
+
+def test_forward_is_head_of_features():
+    model = make_tiny_model()
+    onset, apex = torch.randn(2, 3, 112, 112), torch.randn(2, 3, 112, 112)
+    with torch.inference_mode():
+        feats = model.forward_features(onset, apex)
+        torch.testing.assert_close(feats.fused, feats.motion_features + feats.position)
+        torch.testing.assert_close(model.forward_head(feats), model(onset, apex))
+        torch.testing.assert_close(model.forward_head(feats.fused), model(onset, apex))
 
 
 @pytest.mark.parametrize("batch", [1, 4])
@@ -141,3 +191,73 @@ def test_torch_onnx_export_succeeds(tmp_path):
         output_names=["logits"],
     )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+# ------------------------------------------------------------------------- model registry
+
+
+def test_registry_lists_the_builtin_presets_and_builds_them():
+    from mmnet_edge.model import create_config, create_model, list_models
+
+    assert {"paper", "paper-3class", "tiny"} <= set(list_models())
+    assert list_models("paper*") == ["paper", "paper-3class"]
+    assert create_config("paper") == MMNetConfig()
+    assert create_config("tiny", 3).num_classes == 3
+    assert create_config("PAPER_3class") == MMNetConfig.paper_3class()
+    model = create_model("tiny", num_classes=4)
+    assert isinstance(model, MMNet) and model.head.out_features == 4
+    with pytest.raises(ConfigError, match="3 classes"):
+        create_config("paper-3class", 5)
+
+
+def test_unknown_model_preset_lists_the_known_ones():
+    from mmnet_edge.model import list_models
+
+    with pytest.raises(ConfigError) as err:
+        MMNetConfig.preset("huge")
+    for name in list_models():
+        assert name in str(err.value)
+
+
+def test_registered_preset_is_usable_everywhere_by_name():
+    from mmnet_edge.model import list_models, register_model
+    from mmnet_edge.model.registry import _REGISTRY
+
+    @register_model("test-micro", recipe="tiny")
+    def micro(num_classes=None):
+        """A 64 px test preset."""
+        return MMNetConfig(
+            num_classes=num_classes or 5,
+            input_size=64,
+            stem_channels=8,
+            conv1_channels=8,
+            block_channels=(8, 8, 16, 16),
+            pc_heads=2,
+        )
+
+    try:
+        assert "test-micro" in list_models()
+        assert MMNetConfig.preset("test_micro", 2).input_size == 64
+        with pytest.raises(ConfigError, match="already registered"):
+            register_model("test-micro")(micro)
+    finally:
+        _REGISTRY.pop("test-micro")
+
+
+def test_model_package_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from mmnet_edge.model.config import MMNetConfig\n"
+        "from mmnet_edge.model import MMNetConfig, list_models, create_config\n"
+        "assert create_config('tiny').input_size == 112, list_models()\n"
+        "try:\n"
+        "    from mmnet_edge.model import MMNet\n"
+        "except ImportError:\n"
+        "    print('lazy')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "lazy"

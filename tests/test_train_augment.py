@@ -10,7 +10,7 @@ from mmnet_edge.data import Sample
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD
 from mmnet_edge.preprocess import to_tensor
 from mmnet_edge.train.augment import AugmentConfig, augment_pair, jitter_frames
-from mmnet_edge.train.trainer import PairDataset
+from mmnet_edge.train.dataset import PairDataset
 
 
 def test_same_geometry_for_onset_and_apex() -> None:

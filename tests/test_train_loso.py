@@ -15,7 +15,7 @@ from mmnet_edge.data import holdout_split, loso_folds
 from mmnet_edge.data.synthetic import SyntheticConfig, generate_synthetic
 from mmnet_edge.errors import ConfigError, DatasetError
 from mmnet_edge.train import TrainConfig, train
-from mmnet_edge.train.trainer import select_device
+from mmnet_edge.train.device import select_device
 
 TINY_SET = SyntheticConfig(subjects=3, samples_per_class=1, image_size=64, seed=0)
 
@@ -97,6 +97,38 @@ def test_holdout_python_api_without_final_model(tmp_path: Path) -> None:
     assert [f.name for f in result.folds] == ["holdout"]
     assert result.metrics.n == result.folds[0].n_test == 5  # one subject of 3
     assert "best_epoch" not in result.report
+
+
+def test_normalisation_comes_from_the_config_and_is_recorded(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD
+    from mmnet_edge.train import predict_samples
+
+    cfg = TrainConfig(
+        model="tiny",
+        protocol="holdout",
+        epochs=1,
+        batch_size=8,
+        synthetic=TINY_SET,
+        output=tmp_path / "a",
+        final_model=False,
+        progress=False,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+    )
+    result = train(cfg)
+    ckpt = load_checkpoint(tmp_path / "a" / result.folds[0].checkpoint)
+    assert ckpt.metadata.mean == (0.5, 0.5, 0.5) and ckpt.metadata.std == (0.25, 0.25, 0.25)
+    assert ckpt.metadata.input_size == 112  # from the model preset, not the data
+    # the fold was evaluated with the recorded normalisation
+    test = holdout_split(generate_synthetic(TINY_SET).samples, cfg.holdout_fraction, cfg.seed).test
+    cpu = torch.device("cpu")
+    logits = predict_samples(ckpt.model, test, cpu, mean=ckpt.metadata.mean, std=ckpt.metadata.std)
+    assert logits.argmax(1).tolist() == result.folds[0].y_pred
+    # a different normalisation is a different run (no resume across it)
+    default = replace(cfg, output=tmp_path / "b", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    assert train(default).report["fingerprint"] != result.report["fingerprint"]
 
 
 def test_bad_training_config(tmp_path: Path) -> None:

@@ -6,15 +6,27 @@ from pathlib import Path
 
 import click
 
-from mmnet_edge.data import DATASETS
+from mmnet_edge.data import list_datasets
+from mmnet_edge.model import list_models
+from mmnet_edge.train.config import PROTOCOLS, get_recipe, list_recipes
 
 
 def _fmt(v: float) -> str:
     return f"{v:.4f}"
 
 
+def _defaults(field: str) -> str:
+    """``[paper 74, tiny 16]``: a recipe field's value per registered recipe."""
+    values: dict[object, list[str]] = {}
+    for name in list_recipes():
+        values.setdefault(getattr(get_recipe(name), field), []).append(name)
+    return "[" + ", ".join(f"{names[0]} {v}" for v, names in values.items()) + "]"
+
+
 @click.command()
-@click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
+@click.option(
+    "--dataset", type=click.Choice(list_datasets()), default="synthetic", show_default=True
+)
 @click.option("--root", type=click.Path(path_type=Path), default=None, help="Dataset folder.")
 @click.option(
     "--classes", default=None, help="Class map: 5class, 3class, 6class… (dataset default)."
@@ -28,14 +40,18 @@ def _fmt(v: float) -> str:
 @click.option(
     "--config",
     "model",
-    type=click.Choice(["paper", "tiny", "paper-3class"]),
+    type=click.Choice(list_models()),
     default="paper",
     show_default=True,
     help="Model preset (tiny = 112 px, CPU).",
 )
 @click.option(
-    "--protocol", type=click.Choice(["loso", "holdout"]), default="loso", show_default=True
+    "--recipe",
+    type=click.Choice(list_recipes()),
+    default=None,
+    help="Training recipe (optimiser + schedule) [default: the model preset's].",
 )
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default="loso", show_default=True)
 @click.option(
     "--output",
     "-o",
@@ -44,12 +60,22 @@ def _fmt(v: float) -> str:
     show_default=True,
     help="Report / checkpoint directory.",
 )
-@click.option("--epochs", type=int, default=None, help="Fixed epoch count [paper 74, tiny 16].")
-@click.option("--lr", type=float, default=None, help="AdamW learning rate [paper 8e-4, tiny 2e-3].")
-@click.option("--weight-decay", type=float, default=None, help="AdamW weight decay [paper 0.6].")
-@click.option("--batch-size", type=int, default=None, help="[paper 32, tiny 16].")
-@click.option("--gamma", type=float, default=None, help="ExponentialLR γ [paper 0.987, tiny 0.93].")
-@click.option("--decay-epochs", type=int, default=None, help="Epochs the LR decays [paper 50].")
+@click.option("--epochs", type=int, default=None, help=f"Fixed epoch count {_defaults('epochs')}.")
+@click.option("--lr", type=float, default=None, help=f"AdamW learning rate {_defaults('lr')}.")
+@click.option(
+    "--weight-decay",
+    type=float,
+    default=None,
+    help=f"AdamW weight decay {_defaults('weight_decay')}.",
+)
+@click.option("--batch-size", type=int, default=None, help=f"{_defaults('batch_size')}.")
+@click.option("--gamma", type=float, default=None, help=f"ExponentialLR γ {_defaults('gamma')}.")
+@click.option(
+    "--decay-epochs",
+    type=int,
+    default=None,
+    help=f"Epochs the LR decays {_defaults('decay_epochs')}.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto|cpu|cuda|cuda:N|mps")
 @click.option("--amp", is_flag=True, help="Mixed precision (CUDA only).")
@@ -91,10 +117,10 @@ def train(**o: object) -> None:
     """
     from dataclasses import replace
 
-    from mmnet_edge.data.synthetic import SyntheticConfig
+    from mmnet_edge.synth import SyntheticConfig
     from mmnet_edge.train import AugmentConfig, TrainConfig
     from mmnet_edge.train import train as run_train
-    from mmnet_edge.train.trainer import default_synthetic
+    from mmnet_edge.train.config import default_synthetic
 
     augment = AugmentConfig()
     if o["no_augment"]:
@@ -121,6 +147,7 @@ def train(**o: object) -> None:
         root=o["root"],  # type: ignore[arg-type]
         classes=o["classes"],  # type: ignore[arg-type]
         model=str(o["model"]),
+        recipe_name=o["recipe"],  # type: ignore[arg-type]
         protocol=o["protocol"],  # type: ignore[arg-type]
         output=o["output"],  # type: ignore[arg-type]
         epochs=o["epochs"],  # type: ignore[arg-type]

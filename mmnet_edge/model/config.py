@@ -1,4 +1,4 @@
-"""MMNet configuration: one dataclass, two presets (paper and tiny)."""
+"""MMNet configuration: one dataclass of architecture hyper-parameters (torch-free)."""
 
 from __future__ import annotations
 
@@ -38,41 +38,29 @@ class MMNetConfig:
         self.validate()
 
     # ------------------------------------------------------------------ presets
+    # The presets themselves live in the model registry (mmnet_edge.model.presets).
     @classmethod
     def paper(cls, num_classes: int = 5) -> MMNetConfig:
         """The authors' 5-class configuration (same as ``MMNetConfig()``)."""
-        return cls(num_classes=num_classes)
+        return cls.preset("paper", num_classes)
 
     @classmethod
     def paper_3class(cls) -> MMNetConfig:
         """The authors' 3-class (MEGC composite) script: depth 3, MLP 2, drop-path 0.3."""
-        return cls(num_classes=3, pc_depth=3, pc_mlp_ratio=2.0, pc_drop_path=0.3)
+        return cls.preset("paper-3class")
 
     @classmethod
     def tiny(cls, num_classes: int = 5) -> MMNetConfig:
         """Same architecture at 112×112 (7×7 fusion grid) with narrow widths, for CPU."""
-        return cls(
-            num_classes=num_classes,
-            input_size=112,
-            stem_channels=24,
-            conv1_channels=24,
-            block_channels=(24, 32, 48, 64),
-            pc_heads=4,
-        )
+        return cls.preset("tiny", num_classes)
 
     @classmethod
     def preset(cls, name: str, num_classes: int | None = None) -> MMNetConfig:
-        """Return a named preset: ``paper``, ``paper-3class`` or ``tiny`` (default 5 classes)."""
-        key = name.lower().replace("_", "-")
-        if key == "paper":
-            return cls.paper(num_classes or 5)
-        if key == "tiny":
-            return cls.tiny(num_classes or 5)
-        if key == "paper-3class":
-            if num_classes not in (None, 3):
-                raise ConfigError("preset 'paper-3class' has 3 classes; use 'paper' for others")
-            return cls.paper_3class()
-        raise ConfigError(f"unknown config preset {name!r}; choose paper, paper-3class or tiny")
+        """A registered preset by name (see :func:`mmnet_edge.model.list_models`); an unknown
+        name is a :class:`ConfigError` listing the known ones."""
+        from mmnet_edge.model.registry import create_config
+
+        return create_config(name, num_classes)
 
     # --------------------------------------------------------------- properties
     @property

@@ -83,6 +83,7 @@ class MMNet(nn.Module):
         nn.init.trunc_normal_(self.pc.pos_embed, std=0.02)
 
     def forward_features(self, onset: torch.Tensor, apex: torch.Tensor) -> MMNetFeatures:
+        """Main branch on ``apex − onset`` plus the PC module on ``onset``, before the head."""
         x = self.conv1(self.stem(apex - onset))
         prev: torch.Tensor | None = None
         combined, own = [], []
@@ -93,13 +94,13 @@ class MMNet(nn.Module):
         position = self.pc(onset)
         return MMNetFeatures(x + position, x, position, combined, own)
 
+    def forward_head(self, features: MMNetFeatures | torch.Tensor) -> torch.Tensor:
+        """Logits from the fused N×C×g×g map (or the :class:`MMNetFeatures` holding it)."""
+        fused = features.fused if isinstance(features, MMNetFeatures) else features
+        return self.head(torch.flatten(fused, 1))
+
     def forward(self, onset: torch.Tensor, apex: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(self.stem(apex - onset))
-        prev: torch.Tensor | None = None
-        for block in self.blocks:
-            x, prev, _ = block(x, prev)
-        x = x + self.pc(onset)
-        return self.head(torch.flatten(x, 1))
+        return self.forward_head(self.forward_features(onset, apex))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -1,30 +1,70 @@
-"""Training: the authors' recipe, LOSO / holdout protocols, metrics and reports."""
+"""Training: the authors' recipe, LOSO / holdout protocols, metrics and reports.
+
+Importing this package does not import torch: configs, recipes, metrics and results are
+loaded eagerly; :func:`train`, :func:`fit`, :func:`predict_samples`, :func:`select_device`
+and :class:`PairDataset` on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mmnet_edge.train.augment import AugmentConfig
-from mmnet_edge.train.metrics import Metrics, compute_metrics
-from mmnet_edge.train.trainer import (
+from mmnet_edge.train.config import (
     RECIPES,
-    FoldResult,
     Recipe,
     TrainConfig,
-    TrainResult,
-    fit,
-    predict_samples,
-    select_device,
-    train,
+    get_recipe,
+    list_recipes,
+    register_recipe,
 )
+from mmnet_edge.train.metrics import Metrics, compute_metrics
+from mmnet_edge.train.results import FoldResult, TrainResult
+
+if TYPE_CHECKING:
+    from mmnet_edge.train.dataset import PairDataset
+    from mmnet_edge.train.device import select_device
+    from mmnet_edge.train.driver import train
+    from mmnet_edge.train.loop import fit, predict_samples
+
+_LAZY: dict[str, str] = {
+    "PairDataset": "mmnet_edge.train.dataset",
+    "select_device": "mmnet_edge.train.device",
+    "train": "mmnet_edge.train.driver",
+    "fit": "mmnet_edge.train.loop",
+    "predict_samples": "mmnet_edge.train.loop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "RECIPES",
     "AugmentConfig",
     "FoldResult",
     "Metrics",
+    "PairDataset",
     "Recipe",
     "TrainConfig",
     "TrainResult",
     "compute_metrics",
     "fit",
+    "get_recipe",
+    "list_recipes",
     "predict_samples",
+    "register_recipe",
     "select_device",
     "train",
 ]

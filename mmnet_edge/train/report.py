@@ -17,7 +17,8 @@ from mmnet_edge.train.metrics import Metrics, compute_metrics
 if TYPE_CHECKING:
     from mmnet_edge.data import MEDataset
     from mmnet_edge.model import MMNetConfig
-    from mmnet_edge.train.trainer import FoldResult, Recipe, TrainConfig
+    from mmnet_edge.train.config import Recipe, TrainConfig
+    from mmnet_edge.train.results import FoldResult
 
 BEST_EPOCH_LABEL = "test-set selected (leaks)"
 
@@ -102,6 +103,7 @@ def build_report(
         },
         "model": {"preset": cfg.model, "config": model_config.to_dict()},
         "recipe": asdict(recipe),
+        "recipe_name": cfg.base_recipe_name(),
         "epochs": recipe.epochs,
         "augment": asdict(cfg.augment),
         "device": str(device),

@@ -1,0 +1,283 @@
+"""The training driver: dataset → folds (resumable) → pooled metrics → final model → report.
+
+``train(TrainConfig(...))`` loads a dataset, runs every fold with a fresh, seeded model for
+a fixed number of epochs (no test-set model selection), pools the test predictions into one
+set of metrics, trains a final model on all subjects, and writes a report directory::
+
+    OUT/report.json  OUT/report.md  OUT/confusion_matrix.png
+    OUT/folds/<subject>.safetensors  OUT/folds/<subject>.json   (resumable)
+    OUT/model.safetensors                                        (final checkpoint)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import time
+import warnings
+import zlib
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mmnet_edge._version import __version__
+from mmnet_edge.checkpoint import read_metadata, save_checkpoint
+from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_folds
+from mmnet_edge.errors import ConfigError, MMNetEdgeError
+from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
+from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model.mmnet import MMNet
+from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
+from mmnet_edge.train.device import seed_everything, select_device
+from mmnet_edge.train.loop import fit, predict_samples
+from mmnet_edge.train.metrics import Metrics, compute_metrics
+from mmnet_edge.train.report import build_report, write_report
+from mmnet_edge.train.results import FoldResult, TrainResult
+
+log = logging.getLogger(__name__)
+
+
+def fold_seed(seed: int, name: str) -> int:
+    """Per-fold seed: stable whatever folds run before it (``--max-folds``, resume)."""
+    return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**31
+
+
+def _fingerprint(cfg: TrainConfig, recipe: Recipe, mcfg: MMNetConfig, ds: MEDataset) -> str:
+    facts: dict[str, Any] = {
+        "dataset": cfg.dataset,
+        "root": str(cfg.root) if cfg.root else None,
+        "classes": ds.class_map,
+        "model": mcfg.to_dict(),
+        "recipe": asdict(recipe),
+        "seed": cfg.seed,
+        "augment": asdict(cfg.augment),
+        "synthetic": cfg.synthetic.to_dict() if cfg.synthetic else None,
+        "protocol": cfg.protocol,
+        "holdout_fraction": cfg.holdout_fraction if cfg.protocol == "holdout" else None,
+        "samples": [s.key for s in ds],
+        "labels": ds.labels,
+        "best_epoch": cfg.report_best_epoch,
+    }
+    if tuple(cfg.mean) != IMAGENET_MEAN or tuple(cfg.std) != IMAGENET_STD:
+        facts["normalisation"] = [list(cfg.mean), list(cfg.std)]  # default: as before
+    blob = json.dumps(facts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def load_training_dataset(cfg: TrainConfig) -> MEDataset:
+    """The dataset a config names (synthetic: drawn from ``cfg.synthetic``)."""
+    if cfg.dataset.lower() == "synthetic":
+        return load_dataset("synthetic", config=cfg.synthetic or default_synthetic(cfg.seed))
+    return load_dataset(cfg.dataset, cfg.root, classes=cfg.classes, **cfg.dataset_options)
+
+
+def iter_folds(cfg: TrainConfig, ds: MEDataset) -> list[Fold]:
+    """The folds ``cfg.protocol`` defines on ``ds`` (first ``cfg.max_folds`` of them)."""
+    if cfg.protocol == "loso":
+        folds = loso_folds(ds.samples)
+    elif cfg.protocol == "holdout":
+        folds = [holdout_split(ds.samples, cfg.holdout_fraction, cfg.seed)]
+    else:
+        raise ConfigError(f"unknown protocol {cfg.protocol!r}; choose {' or '.join(PROTOCOLS)}")
+    if cfg.max_folds is not None:
+        if cfg.max_folds < 1:
+            raise ConfigError("--max-folds must be ≥ 1")
+        folds = folds[: cfg.max_folds]
+    return folds
+
+
+def _metadata(cfg: TrainConfig, mcfg: MMNetConfig, ds: MEDataset, **training: Any) -> ModelMetadata:
+    return ModelMetadata(
+        config=mcfg, class_names=ds.class_names, mean=cfg.mean, std=cfg.std, training=training
+    )
+
+
+def _run_fold(
+    cfg: TrainConfig,
+    recipe: Recipe,
+    mcfg: MMNetConfig,
+    ds: MEDataset,
+    fold: Fold,
+    device: torch.device,
+    out: Path,
+    ckpt_path: Path,
+) -> FoldResult:
+    tf = time.perf_counter()
+    seed = fold_seed(cfg.seed, fold.name)
+    seed_everything(seed)
+    model = MMNet(mcfg)
+    epoch_preds = fit(
+        model,
+        fold.train,
+        recipe,
+        device,
+        seed=seed,
+        augment=cfg.augment,
+        amp=cfg.amp,
+        num_workers=cfg.num_workers,
+        eval_samples=fold.test if cfg.report_best_epoch else None,
+        progress=cfg.progress,
+        desc=f"fold {fold.name}",
+        mean=cfg.mean,
+        std=cfg.std,
+    )
+    logits = predict_samples(
+        model, fold.test, device, recipe.batch_size, cfg.amp, mean=cfg.mean, std=cfg.std
+    )
+    y_true = [s.label for s in fold.test]
+    y_pred = logits.argmax(1).tolist()
+    meta = _metadata(
+        cfg,
+        mcfg,
+        ds,
+        dataset=ds.name,
+        fold=fold.name,
+        test_subjects=fold.test_subjects,
+        seed=seed,
+        epochs=recipe.epochs,
+    )
+    save_checkpoint(model.cpu(), meta, ckpt_path)
+    return FoldResult(
+        name=fold.name,
+        test_subjects=fold.test_subjects,
+        n_train=len(fold.train),
+        n_test=len(fold.test),
+        y_true=y_true,
+        y_pred=y_pred,
+        accuracy=float(np.mean(np.equal(y_true, y_pred))) if y_true else 0.0,
+        checkpoint=str(ckpt_path.relative_to(out)),
+        elapsed_s=round(time.perf_counter() - tf, 2),
+        epoch_preds=epoch_preds or None,
+    )
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Run a full training + evaluation and write the report directory (see module doc)."""
+    t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.dataset.lower() == "synthetic" and cfg.synthetic is None:
+        cfg = replace(cfg, synthetic=default_synthetic(cfg.seed))
+    recipe = cfg.recipe()
+    device = select_device(cfg.device)
+    if cfg.amp and device.type != "cuda":
+        warnings.warn(f"--amp applies to CUDA only; training in fp32 on {device}", stacklevel=2)
+    ds = load_training_dataset(cfg)
+    mcfg = MMNetConfig.preset(cfg.model, ds.num_classes)
+    out = Path(cfg.output)
+    fold_dir = out / "folds"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    fp = _fingerprint(cfg, recipe, mcfg, ds)
+    folds = iter_folds(cfg, ds)
+    log.info("training %s on %s: %d samples, %d folds", cfg.model, ds, len(ds), len(folds))
+
+    results: list[FoldResult] = []
+    for fold in tqdm(folds, desc=f"{cfg.protocol} folds", disable=not cfg.progress, unit="fold"):
+        stem = _safe_name(fold.name)
+        rec_path, ckpt_path = fold_dir / f"{stem}.json", fold_dir / f"{stem}.safetensors"
+        if cfg.resume and rec_path.is_file():
+            saved = json.loads(rec_path.read_text())
+            if saved.get("fingerprint") == fp:
+                saved["result"]["resumed"] = True
+                results.append(FoldResult(**saved["result"]))
+                continue
+        result = _run_fold(cfg, recipe, mcfg, ds, fold, device, out, ckpt_path)
+        rec_path.write_text(json.dumps({"fingerprint": fp, "result": result.to_dict()}))
+        results.append(result)
+
+    y_true = [y for r in results for y in r.y_true]
+    y_pred = [y for r in results for y in r.y_pred]
+    metrics = compute_metrics(y_true, y_pred, ds.class_names)
+
+    model_path: Path | None = None
+    if cfg.final_model:
+        model_path = train_final(cfg, recipe, mcfg, ds, device, metrics, fp, out)
+    elapsed = time.perf_counter() - t0
+    report = build_report(
+        cfg=cfg,
+        recipe=recipe,
+        model_config=mcfg,
+        dataset=ds,
+        metrics=metrics,
+        folds=results,
+        device=device,
+        elapsed_s=elapsed,
+        model_path=model_path,
+        fingerprint=fp,
+    )
+    report_path = write_report(report, metrics, out)
+    return TrainResult(metrics, report, results, out, model_path, report_path, elapsed)
+
+
+def train_final(
+    cfg: TrainConfig,
+    recipe: Recipe,
+    mcfg: MMNetConfig,
+    ds: MEDataset,
+    device: torch.device,
+    metrics: Metrics,
+    fp: str,
+    out: Path,
+) -> Path:
+    """Train on every subject for the fixed epoch count and save ``model.safetensors``."""
+    path = out / "model.safetensors"
+    if cfg.resume and path.is_file():
+        with contextlib.suppress(MMNetEdgeError):
+            if read_metadata(path).training.get("fingerprint") == fp:
+                return path
+    seed = fold_seed(cfg.seed, "__final__")
+    seed_everything(seed)
+    model = MMNet(mcfg)
+    fit(
+        model,
+        ds.samples,
+        recipe,
+        device,
+        seed=seed,
+        augment=cfg.augment,
+        amp=cfg.amp,
+        num_workers=cfg.num_workers,
+        progress=cfg.progress,
+        desc="final model (all subjects)",
+        mean=cfg.mean,
+        std=cfg.std,
+    )
+    meta = _metadata(
+        cfg,
+        mcfg,
+        ds,
+        dataset=ds.name,
+        class_map=ds.class_map,
+        samples=len(ds),
+        subjects=len(ds.subjects),
+        trained_on="all subjects",
+        protocol=cfg.protocol,
+        evaluation={
+            "accuracy": round(metrics.accuracy, 4),
+            "uf1": round(metrics.uf1, 4),
+            "uar": round(metrics.uar, 4),
+            "n": metrics.n,
+            "leakage_free": True,
+        },
+        recipe=asdict(recipe),
+        seed=cfg.seed,
+        epochs=recipe.epochs,
+        augment=asdict(cfg.augment),
+        synthetic=cfg.synthetic.to_dict() if cfg.synthetic else None,
+        fingerprint=fp,
+        mmnet_edge_version=__version__,
+    )
+    return save_checkpoint(model.cpu(), meta, path)
+
+
+__all__ = ["fold_seed", "iter_folds", "load_training_dataset", "train", "train_final"]

@@ -1,0 +1,43 @@
+"""What training produces: per-fold results and the run's result (torch-free)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mmnet_edge.train.metrics import Metrics
+
+
+@dataclass
+class FoldResult:
+    name: str
+    test_subjects: list[str]
+    n_train: int
+    n_test: int
+    y_true: list[int]
+    y_pred: list[int]
+    accuracy: float
+    checkpoint: str | None
+    elapsed_s: float
+    resumed: bool = False
+    epoch_preds: list[list[int]] | None = None  # only with report_best_epoch
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`mmnet_edge.train.train` produced."""
+
+    metrics: Metrics
+    report: dict[str, Any]
+    folds: list[FoldResult]
+    output_dir: Path
+    model_path: Path | None
+    report_path: Path
+    elapsed_s: float
+
+
+__all__ = ["FoldResult", "TrainResult"]
