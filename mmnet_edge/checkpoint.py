@@ -6,7 +6,6 @@ shape, and raises :class:`~mmnet_edge.errors.CheckpointError` naming the problem
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -16,20 +15,13 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from mmnet_edge.artifacts.files import atomic_path
+from mmnet_edge.artifacts.metadata_io import describe, file_sha256, read_checkpoint_metadata
 from mmnet_edge.errors import CheckpointError
 from mmnet_edge.metadata import METADATA_KEY, ModelMetadata
 from mmnet_edge.model.mmnet import MMNet
 
 PathLike = str | os.PathLike[str]
-
-
-def file_sha256(path: PathLike, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -49,40 +41,20 @@ def save_checkpoint(model: MMNet, metadata: ModelMetadata, path: PathLike) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
     return path
 
 
 def read_metadata(path: PathLike) -> ModelMetadata:
-    """Read only the metadata of a checkpoint (fast: no tensors are loaded)."""
-    return _read_header(Path(path))
-
-
-def _read_header(path: Path) -> ModelMetadata:
-    if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            header = fh.metadata() or {}
-    except Exception as exc:  # noqa: BLE001 - safetensors raises SafetensorError / OSError
-        raise CheckpointError(
-            f"{path} is not a readable safetensors file ({exc}); it may be truncated or "
-            "corrupt: re-copy it, or re-export it with mmnet-edge"
-        ) from exc
-    if METADATA_KEY not in header:
-        raise CheckpointError(
-            f"{path} has no mmnet-edge metadata: weights from the authors' code must be "
-            "converted first with `mmnet-edge convert-weights IN.pth OUT.safetensors`"
-        )
-    return ModelMetadata.from_json(header[METADATA_KEY])
+    """Read only the metadata of a checkpoint (fast: no tensors are loaded; no torch)."""
+    return read_checkpoint_metadata(path)
 
 
 def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load and validate a checkpoint; returns the model in eval mode."""
     path = Path(path)
-    meta = _read_header(path)
+    meta = read_checkpoint_metadata(path)
     try:
         with safe_open(str(path), framework="pt", device=str(map_location)) as fh:
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
@@ -117,31 +89,8 @@ def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") ->
 
 
 def describe_checkpoint(path: PathLike) -> dict[str, object]:
-    """Summary for ``mmnet-edge info``."""
-    ckpt = load_checkpoint(path)
-    n_params = sum(p.numel() for p in ckpt.model.parameters())
-    d = ckpt.metadata.to_dict()
-    return {
-        "kind": "checkpoint",
-        "path": str(ckpt.path),
-        "sha256": ckpt.sha256,
-        "size_bytes": ckpt.path.stat().st_size,
-        "parameters": n_params,
-        **{
-            k: d[k]
-            for k in (
-                "class_names",
-                "input_size",
-                "mean",
-                "std",
-                "channel_order",
-                "precision",
-                "mmnet_edge_version",
-                "training",
-                "config",
-            )
-        },
-    }
+    """Summary for ``mmnet-edge info`` (see :func:`mmnet_edge.artifacts.describe`)."""
+    return describe(path)
 
 
 def dumps_pretty(obj: object) -> str:

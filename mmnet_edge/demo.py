@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmnet_edge.artifacts.files import atomic_write_text
 from mmnet_edge.errors import MMNetEdgeError
 
 
@@ -78,29 +79,31 @@ def run_demo(s: DemoSettings) -> DemoResult:
     print(f"    LOSO accuracy {m.accuracy:.3f}  UF1 {m.uf1:.3f}  UAR {m.uar:.3f}")
     _done(t0)
 
-    # 2. export ------------------------------------------------------------------------
-    from mmnet_edge.export.onnx import export_onnx
-
-    t0 = _step("2/6 export ONNX (validated against PyTorch)")
-    exp_dir = out / "export"
-    ex = export_onnx(tr.model_path, exp_dir / "model.onnx")
-    res.artefacts["onnx fp32"] = ex.path
-    print(f"    opset {ex.opset}, max |onnx − torch| {ex.validation.max_abs_error:.2e}")
-    _done(t0)
-
-    # 3. calibrate + quantize ----------------------------------------------------------
+    # 2-3. calibration set + export (ONNX FP32 validated, INT8 Q/DQ for both targets) -----
+    from mmnet_edge.artifacts.formats import variant_path
     from mmnet_edge.calibration.dataset import build_synthetic_set
-    from mmnet_edge.calibration.quantize import quantize_int8
+    from mmnet_edge.export import ExportSettings, export_model
 
-    t0 = _step("3/6 calibration set (training subjects) + INT8 Q/DQ models")
+    t0 = _step("2/6 calibration set (training subjects)")
     calib_path = out / "calib.npz"
     build_synthetic_set(
         calib_path, input_size=112, subjects=s.subjects, per_class=s.per_class, seed=s.seed
     )
-    quant = quantize_int8(ex.path, calib_path, exp_dir)
-    for q in quant:
-        res.artefacts[f"onnx int8 ({q.target})"] = Path(q.path)
     res.artefacts["calibration set"] = calib_path
+    _done(t0)
+    t0 = _step("3/6 export ONNX (validated against PyTorch) + INT8 Q/DQ models")
+    exp_dir = out / "export"
+    ex = export_model(
+        tr.model_path,
+        exp_dir,
+        ExportSettings(precision="int8", calib=calib_path),
+        on_step=lambda name: print(f"    ▸ {name}", flush=True),
+    )
+    for st in ex.steps:
+        print(f"    {st.name}: {st.detail}")
+        for p in st.paths:
+            res.artefacts[f"onnx {st.name}"] = p
+    onnx_path = ex.onnx
     _done(t0)
 
     # 4. accuracy report ---------------------------------------------------------------
@@ -110,8 +113,11 @@ def run_demo(s: DemoSettings) -> DemoResult:
     t0 = _step("4/6 accuracy report FP32 vs INT8 on held-out synthetic subjects")
     heldout = out / "heldout.npz"
     _build(heldout, input_size=112, subjects=3, per_class=s.per_class, seed=s.seed + 1000)
-    variants = {"int8-cpu": exp_dir / "model.int8-cpu.onnx", "int8": exp_dir / "model.int8.onnx"}
-    rep = accuracy_report(ex.path, variants, heldout, sensitivity=True, calib=calib_path)
+    variants = {
+        "int8-cpu": variant_path(onnx_path, "onnx-int8-cpu"),
+        "int8": variant_path(onnx_path, "onnx-int8"),
+    }
+    rep = accuracy_report(onnx_path, variants, heldout, sensitivity=True, calib=calib_path)
     write_report(rep, out / "int8_report")
     res.summary["int8"] = {
         name: {"top1_agreement": v["top1_agreement"], "uf1_delta": v.get("uf1_delta")}
@@ -128,7 +134,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
 
     t0 = _step("5/6 benchmark torch vs ONNX Runtime FP32 vs INT8 (interleaved)")
     bench = run_benchmark(
-        [tr.model_path, ex.path],
+        [tr.model_path, onnx_path],
         ["torch", "onnxruntime", "tensorrt"],
         ["fp32", "fp16", "int8"],
         [1, 8],
@@ -136,7 +142,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
         baseline="onnxruntime:fp32",
     )
     write_json(bench, out / "bench.json")
-    (out / "bench.md").write_text(to_markdown(bench))
+    atomic_write_text(out / "bench.md", to_markdown(bench))
     write_plot(bench, out / "bench.png")
     res.summary["bench"] = [
         {k: r.get(k) for k in ("backend", "precision", "batch", "status")}
@@ -152,18 +158,19 @@ def run_demo(s: DemoSettings) -> DemoResult:
 
     # 6. predict on a real photograph --------------------------------------------------
     t0 = _step("6/6 predict on a real face photograph (aligned, onset-locked)")
-    res.summary["predict"] = _predict_photo(ex.path, s.detector)
+    res.summary["predict"] = _predict_photo(onnx_path, s.detector)
     _done(t0)
 
     # optional: TensorRT ---------------------------------------------------------------
-    res.summary["tensorrt"] = _tensorrt_step(ex.path, exp_dir, s)
+    res.summary["tensorrt"] = _tensorrt_step(onnx_path, s)
     res.summary["elapsed_s"] = time.perf_counter() - t_all
-    (out / "summary.json").write_text(
+    atomic_write_text(
+        out / "summary.json",
         json.dumps(
             {"summary": res.summary, "artefacts": {k: str(v) for k, v in res.artefacts.items()}},
             indent=2,
             default=str,
-        )
+        ),
     )
     res.artefacts["summary"] = out / "summary.json"
     return res
@@ -202,28 +209,28 @@ def _predict_photo(onnx_path: Path, detector: str | None) -> dict[str, Any]:
     }
 
 
-def _tensorrt_step(onnx_path: Path, exp_dir: Path, s: DemoSettings) -> dict[str, Any]:
+def _tensorrt_step(onnx_path: Path, s: DemoSettings) -> dict[str, Any]:
     import importlib.util
 
     if importlib.util.find_spec("tensorrt") is None:
         return {"status": "skipped", "reason": "TensorRT not installed"}
     from mmnet_edge.bench import RunSettings, run_benchmark
-    from mmnet_edge.export.precision import export_fp16
-    from mmnet_edge.export.tensorrt import EngineOptions, build_engine
+    from mmnet_edge.export import ExportSettings, export_model
+    from mmnet_edge.export.engine_options import EngineOptions
 
     try:
         t0 = _step("extra: FP16 TensorRT engine + benchmark")
-        export_fp16(onnx_path, exp_dir / "model.fp16.onnx")
-        eng = build_engine(
-            onnx_path,
-            exp_dir / "model.fp16.engine",
-            EngineOptions(precision="fp16", batch=(1, 8, 8)),
+        settings = ExportSettings(
+            fmt="engine", precision="fp16", engine=EngineOptions(precision="fp16", batch=(1, 8, 8))
         )
+        ex = export_model(onnx_path, None, settings)
+        if ex.engine is None:
+            return {"status": "skipped", "reason": ex.engine_skipped}
         rep = run_benchmark(
-            [eng.path], ["tensorrt"], ["fp16"], [1, 8], RunSettings(iters=s.bench_iters)
+            [ex.engine], ["tensorrt"], ["fp16"], [1, 8], RunSettings(iters=s.bench_iters)
         )
         _done(t0)
-        return {"status": "ok", "engine": str(eng.path), "results": rep["results"]}
+        return {"status": "ok", "engine": str(ex.engine), "results": rep["results"]}
     except MMNetEdgeError as exc:
         return {"status": "skipped", "reason": str(exc)}
 

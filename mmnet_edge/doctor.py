@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from mmnet_edge.artifacts.platform import gpu_facts as cuda_device_facts
+from mmnet_edge.artifacts.platform import jetson_facts, nvidia_smi_gpus
+
+__all__ = ["Check", "DoctorReport", "gpu_facts", "jetson_facts", "run_doctor"]
 
 
 @dataclass
@@ -41,45 +43,9 @@ def _version(module: str) -> str | None:
     return str(getattr(mod, "__version__", "unknown"))
 
 
-def _read(path: str) -> str | None:
-    try:
-        return Path(path).read_text(errors="replace").strip("\x00\n ")
-    except OSError:
-        return None
-
-
-def jetson_facts() -> dict[str, str]:
-    """Jetson model, L4T release and power mode, when readable."""
-    facts: dict[str, str] = {}
-    model = _read("/proc/device-tree/model")
-    if model and ("jetson" in model.lower() or "nvidia" in model.lower()):
-        facts["model"] = model
-    release = _read("/etc/nv_tegra_release")
-    if release:
-        facts["l4t"] = release.splitlines()[0]
-    if shutil.which("nvpmodel"):
-        try:
-            out = subprocess.run(["nvpmodel", "-q"], capture_output=True, text=True, timeout=5)
-            facts["power_mode"] = " ".join(out.stdout.split())
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return facts
-
-
 def gpu_facts() -> list[str]:
-    """GPU names with driver, from nvidia-smi when present."""
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    """GPU names with driver, from nvidia-smi when present (desktop GPUs)."""
+    return nvidia_smi_gpus()
 
 
 def run_doctor(detector_path: str | None = None) -> DoctorReport:
@@ -102,7 +68,13 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
         dev = f"available: {torch.cuda.get_device_name(0)}" if cuda_ok else "not available"
         add(Check("torch", True, f"{torch_v}; CUDA {dev}"))
     else:
-        add(Check("torch", False, "not installed (pip install torch)"))
+        add(
+            Check(
+                "torch",
+                False,
+                "not installed — only training and export need it: pip install 'mmnet-edge[train]'",
+            )
+        )
 
     ort_v = _version("onnxruntime")
     providers: list[str] = []
@@ -141,6 +113,9 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
     )
 
     gpus = gpu_facts()
+    cuda_dev = cuda_device_facts()  # cuda-python: works on Jetson, where nvidia-smi is missing
+    if cuda_dev and not gpus:
+        gpus = [f"{cuda_dev['name']}, compute {cuda_dev['compute_capability']} (cuda-python)"]
     add(Check("gpu", bool(gpus) or cuda_ok, "; ".join(gpus) if gpus else "no NVIDIA GPU found"))
     jetson = jetson_facts()
     if jetson:
@@ -156,16 +131,22 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
         add(Check("face detector", False, str(exc)))
         detector_ok = False
 
+    onnx_v = _version("onnx")
+    if torch_v and onnx_v:
+        r.can_do += ["train (CPU)", "export ONNX", "INT8 Q/DQ quantization (ONNX Runtime)"]
+    else:
+        r.cannot_do.append(
+            "train / export / INT8 quantization: pip install 'mmnet-edge[train]' (this "
+            "runtime-only "
+            "install runs, benchmarks and inspects exported .onnx/.engine files)"
+        )
     r.can_do += [
-        "train (CPU)",
-        "export ONNX",
-        "INT8 Q/DQ quantization (ONNX Runtime)",
-        "run: torch + onnxruntime (CPU)",
+        "run: " + ("torch + " if torch_v else "") + "onnxruntime (CPU)",
         "bench (CPU backends)",
     ]
     if cuda_ok:
         r.can_do.append("train / run / bench with PyTorch CUDA (FP32, FP16)")
-    if trt_v and (gpus or cuda_ok) and buf:
+    if trt_v and (gpus or cuda_ok or cuda_dev) and buf:
         r.can_do.append("build and run TensorRT engines (export --fp16/--int8)")
     else:
         r.cannot_do.append(

@@ -121,3 +121,22 @@ def read_onnx_header(path: str | os.PathLike[str]) -> OnnxHeader:
         outputs=_io(msg.graph.output),
         ops=sorted({n.op_type for n in msg.graph.node}),
     )
+
+
+def write_onnx_metadata(path: str | os.PathLike[str], meta: Any) -> None:
+    """Replace the mmnet-edge entries of an ONNX file's ``metadata_props`` (needs ``onnx``;
+    export-side only)."""
+    import onnx
+
+    from mmnet_edge.metadata import metadata_to_props
+
+    model = onnx.load(str(path))
+    props = metadata_to_props(meta)
+    keep = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for k, v in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    model.producer_name = "mmnet-edge"
+    onnx.save(model, str(path))

@@ -32,7 +32,7 @@ def make_entropy_calibrator(
     cs: CalibrationSet, onnx_sha256: str, cache_dir: Path, batch: int = 8
 ) -> Any:
     """An ``IInt8EntropyCalibrator2`` over ``cs``; CalibrationError on TensorRT 11+."""
-    from mmnet_edge.export.tensorrt import import_tensorrt
+    from mmnet_edge.artifacts.platform import import_tensorrt
     from mmnet_edge.runtime.cuda_buffers import open_buffers
 
     trt = import_tensorrt()

@@ -10,8 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from mmnet_edge.artifacts.files import atomic_write_text
 from mmnet_edge.calibration.dataset import CalibrationSet, load_calibration_set
+from mmnet_edge.compare import collect_logits, compare_logits
 from mmnet_edge.errors import CalibrationError
+from mmnet_edge.metrics import compute_metrics
 
 # Node-name prefixes of MMNet's blocks in the exported graph (torch module paths).
 BLOCK_GROUPS = (
@@ -27,17 +30,11 @@ BLOCK_GROUPS = (
 
 
 def _logits(model: Path, cs: CalibrationSet, batch: int = 16) -> np.ndarray:
-    import onnxruntime as ort
+    """Logits of an ONNX file on ONNX Runtime CPU over the whole set."""
+    from mmnet_edge.runtime.ort_runner import OrtRunner
 
-    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    return np.concatenate(
-        [sess.run(["logits"], {"onset": on, "apex": ap})[0] for on, ap in cs.batches(batch)]
-    ).astype(np.float64)
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    with OrtRunner(model, device="cpu") as runner:
+        return collect_logits(runner, cs.batches(batch)).astype(np.float64)
 
 
 def compare(
@@ -46,20 +43,19 @@ def compare(
     labels: np.ndarray | None,
     class_names: tuple[str, ...],
 ) -> dict[str, Any]:
-    """Agreement and probability error vs the reference; metrics when labels exist."""
-    from mmnet_edge.train.metrics import compute_metrics
-
-    pr, pv = _softmax(ref_logits), _softmax(logits)
-    perr = np.abs(pr - pv).max(-1)
+    """Agreement and probability error vs the reference (the one comparator); accuracy,
+    UF1 and UAR when labels exist."""
+    rep = compare_logits(ref_logits, logits, class_names)
     out: dict[str, Any] = {
-        "n": int(len(logits)),
-        "top1_agreement": float((ref_logits.argmax(-1) == logits.argmax(-1)).mean()),
-        "max_prob_error": float(perr.max()),
-        "mean_prob_error": float(perr.mean()),
+        "n": rep.n,
+        "top1_agreement": rep.top1_agreement,
+        "max_prob_error": rep.max_prob_error,
+        "mean_prob_error": rep.mean_prob_error,
+        "max_abs_logit_error": rep.max_abs_error,
+        "per_class_agreement": rep.per_class,
     }
     if labels is not None:
-        names = list(class_names)
-        m = compute_metrics(labels.tolist(), logits.argmax(-1).tolist(), names)
+        m = compute_metrics(labels.tolist(), logits.argmax(-1).tolist(), list(class_names))
         out.update(
             accuracy=m.accuracy,
             uf1=m.uf1,
@@ -134,12 +130,12 @@ def layer_sensitivity(
                 include_only=(group,),
                 limit=64,
             )
-            lg = _logits(out, data)
+            rep = compare_logits(ref, _logits(out, data))
             rows.append(
                 {
                     "group": group.strip("/"),
-                    "top1_agreement": float((ref.argmax(-1) == lg.argmax(-1)).mean()),
-                    "max_prob_error": float(np.abs(_softmax(ref) - _softmax(lg)).max()),
+                    "top1_agreement": rep.top1_agreement,
+                    "max_prob_error": rep.max_prob_error,
                 }
             )
     return rows
@@ -213,6 +209,6 @@ def write_report(report: Mapping[str, Any], stem: Path | str) -> tuple[Path, Pat
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     js, md = stem.with_suffix(".json"), stem.with_suffix(".md")
-    js.write_text(json.dumps(report, indent=2, sort_keys=True))
-    md.write_text(to_markdown(report))
+    atomic_write_text(js, json.dumps(report, indent=2, sort_keys=True))
+    atomic_write_text(md, to_markdown(report))
     return js, md

@@ -7,27 +7,12 @@ from pathlib import Path
 
 import click
 
-from mmnet_edge.errors import InputError
-
 
 def describe(path: Path) -> dict[str, object]:
-    """Describe a checkpoint (.safetensors), ONNX file (.onnx) or TensorRT engine."""
-    suffix = path.suffix.lower()
-    if suffix == ".safetensors":
-        from mmnet_edge.checkpoint import describe_checkpoint
+    """Describe a checkpoint, ONNX file (any variant) or TensorRT engine (no torch needed)."""
+    from mmnet_edge.artifacts import describe as describe_artifact
 
-        return describe_checkpoint(path)
-    if suffix == ".onnx":
-        from mmnet_edge.export.onnx import describe_onnx
-
-        return describe_onnx(path)
-    if suffix in (".engine", ".plan", ".trt"):
-        from mmnet_edge.export.tensorrt import describe_engine
-
-        return describe_engine(path)
-    raise InputError(
-        f"{path}: unknown model file type {suffix!r}; expected .safetensors, .onnx or .engine"
-    )
+    return describe_artifact(path)
 
 
 @click.command()

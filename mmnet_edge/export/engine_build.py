@@ -21,7 +21,6 @@ from mmnet_edge.export.engine_options import EngineOptions, detect_features
 log = logging.getLogger(__name__)
 
 
-
 def timing_cache_path(directory: Path, onnx_sha: str, trt_version: str, gpu: dict) -> Path:
     """Content-addressed cache file: ONNX hash + TensorRT version + GPU."""
     key = f"{onnx_sha}|{trt_version}|{gpu.get('name')}|{gpu.get('compute_capability')}"

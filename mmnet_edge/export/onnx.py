@@ -18,10 +18,11 @@ from mmnet_edge.artifacts.files import atomic_path
 from mmnet_edge.artifacts.formats import INPUT_NAMES, OUTPUT_NAME
 from mmnet_edge.artifacts.metadata_io import describe as _describe
 from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.checkpoint import Checkpoint, load_checkpoint
 from mmnet_edge.compare import AgreementReport, compare_logits
 from mmnet_edge.errors import ExportError, ValidationError
-from mmnet_edge.metadata import ModelMetadata, metadata_to_props
+from mmnet_edge.metadata import ModelMetadata
 
 log = logging.getLogger(__name__)
 
@@ -176,20 +177,6 @@ def _simplify(path: Path) -> bool:
         return False
     onnx.save(slim, str(path))
     return True
-
-
-def write_metadata(path: Path, meta: ModelMetadata) -> None:
-    """Replace the mmnet-edge entries of an ONNX file's ``metadata_props``."""
-    model = onnx.load(str(path))
-    props = metadata_to_props(meta)
-    keep = [p for p in model.metadata_props if p.key not in props]
-    del model.metadata_props[:]
-    model.metadata_props.extend(keep)
-    for k, v in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = k, v
-    model.producer_name = "mmnet-edge"
-    onnx.save(model, str(path))
 
 
 def export_onnx(

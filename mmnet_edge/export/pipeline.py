@@ -118,7 +118,7 @@ def _source_matches(path: Path, source_sha: str, **settings: Any) -> bool:
 
 def _stamp(path: Path, source_sha: str, **settings: Any) -> None:
     """Record the FP32 source and the settings in a variant's metadata."""
-    from mmnet_edge.export.onnx import write_metadata
+    from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 
     meta = read_onnx_metadata(path)
     meta.extra = {**meta.extra, "source_onnx_sha256": source_sha, **settings}

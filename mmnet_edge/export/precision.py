@@ -23,9 +23,9 @@ import onnx
 
 from mmnet_edge.artifacts.files import atomic_path
 from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.compare import AgreementReport, compare, softmax
 from mmnet_edge.errors import ExportError, ValidationError
-from mmnet_edge.export.onnx import write_metadata
 
 __all__ = [
     "AgreementReport",
@@ -77,9 +77,8 @@ def heldout_inputs(
     channel_order: str = "RGB",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Held-out synthetic micro-motion pairs (subjects never used for training), batched by 8."""
-    from mmnet_edge.synth import heldout_pairs
-
     from mmnet_edge.preprocess import to_tensor
+    from mmnet_edge.synth import heldout_pairs
 
     pairs = heldout_pairs(n, input_size, seed=seed)
     out = []

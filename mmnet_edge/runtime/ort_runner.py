@@ -160,6 +160,7 @@ class OrtRunner(BaseRunner):
     """
 
     backend: ClassVar[str] = "onnxruntime"
+    display_name: ClassVar[str] = "ONNX Runtime"
     containers: ClassVar[tuple[str, ...]] = ("onnx",)
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     # FP16 on ORT CPU is emulated (validation only, not speed)

@@ -101,6 +101,8 @@ class BaseRunner:
 
     #: backend name (``torch``, ``onnxruntime``, ``openvino``, ``tensorrt``)
     backend: ClassVar[str] = "base"
+    #: how people call it
+    display_name: ClassVar[str] = "base"
     #: artefact containers this runner opens (see :mod:`mmnet_edge.artifacts.formats`)
     containers: ClassVar[tuple[str, ...]] = ()
     #: device kinds it can run on (``cpu``, ``cuda``)
@@ -137,11 +139,8 @@ class BaseRunner:
         missing = [" or ".join(alts) for alts in cls.requires if not any(map(has_module, alts))]
         if not missing:
             return ""
-        return (
-            f"{cls.backend} needs {', '.join(missing)}: pip install 'mmnet-edge[{cls.extra}]'"
-            if cls.extra
-            else f"{cls.backend} needs {', '.join(missing)}"
-        )
+        how = f"pip install 'mmnet-edge[{cls.extra}]'" if cls.extra else "pip install mmnet-edge"
+        return f"{cls.display_name} not installed (missing {', '.join(missing)}): {how}"
 
     @classmethod
     def supports(cls, precision: str, device: str) -> str:

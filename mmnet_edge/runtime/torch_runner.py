@@ -38,6 +38,7 @@ class TorchRunner(BaseRunner):
     """A ``.safetensors`` checkpoint on PyTorch eager (``torch.inference_mode``)."""
 
     backend: ClassVar[str] = "torch"
+    display_name: ClassVar[str] = "PyTorch"
     containers: ClassVar[tuple[str, ...]] = ("checkpoint",)
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     precisions: ClassVar[dict[str, tuple[str, ...]]] = {

@@ -47,6 +47,7 @@ class TrtRunner(BaseRunner):
     """
 
     backend: ClassVar[str] = "tensorrt"
+    display_name: ClassVar[str] = "TensorRT"
     containers: ClassVar[tuple[str, ...]] = ("engine",)
     devices: ClassVar[tuple[str, ...]] = ("cuda",)
     precisions: ClassVar[dict[str, tuple[str, ...]]] = {"cuda": ("fp32", "fp16", "int8")}
