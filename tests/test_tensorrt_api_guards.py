@@ -71,7 +71,8 @@ def load_names() -> dict[str, set[str]]:
 
 # ---------------------------------------------------------------------------- checker
 
-Type = tuple  # ("module",) | ("class", Name) | ("inst", Name) | ("member", Class, name)
+# ("module",) | ("class", Name) | ("inst", Name) | ("member", Class, name) | ("features",)
+Type = tuple
 
 
 @dataclass
@@ -228,7 +229,11 @@ class Scope:
             if pair:
                 self.an.guard_names.append(Use(pair, frozenset(), f"{self.where}:{test.lineno}"))
             return frozenset({pair}) if pair else frozenset()
-        if isinstance(test, ast.Attribute) and test.attr in self.an.features:
+        if (
+            isinstance(test, ast.Attribute)
+            and test.attr in self.an.features
+            and self.typeof(test.value, frozenset()) == ("features",)
+        ):
             return frozenset(self.an.features[test.attr])
         if isinstance(test, ast.Name) and test.id in self.optional:
             return frozenset({self.optional[test.id]})
@@ -290,6 +295,7 @@ class Scope:
             if t is not None and t[0] != "member" and self.func:
                 self.an.returns[self.func] = t
             if self.func == "detect_features" and isinstance(st.value, ast.Call):
+                self.an.returns[self.func] = ("features",)
                 for kw in st.value.keywords:
                     if kw.arg:
                         self.an.features[kw.arg] = set(self.guards(kw.value))
@@ -455,9 +461,10 @@ def test_checker_flags_unguarded_and_accepts_guarded_uses():
         def make_config(trt):
             return trt.Builder(trt.Logger(trt.Logger.WARNING)).create_builder_config()
 
-        def build(feats, options):
+        def build(options):
+            feats = detect_features(trt)
             config = make_config(trt)
-            config.set_flag(trt.BuilderFlag.FP16)              # line 12: unguarded
+            config.set_flag(trt.BuilderFlag.FP16)              # line 13: unguarded
             if feats.precision_flags:
                 config.set_flag(trt.BuilderFlag.INT8)          # guarded by FP16's test
             if not feats.precision_flags:
@@ -479,9 +486,9 @@ def test_checker_flags_unguarded_and_accepts_guarded_uses():
     bad = violations(an, load_names())
     assert an.features == {"precision_flags": {"BuilderFlag.FP16"}}
     assert bad == [
-        "snippet.py:12: BuilderFlag.FP16 is missing from TensorRT 11.1 (unguarded)",
-        "snippet.py:24: IInt8EntropyCalibrator2.not_a_trt_method exists in no supported TensorRT",
-        "snippet.py:27: IBuilderConfig.execute_async_v3 exists in no supported TensorRT",
+        "snippet.py:13: BuilderFlag.FP16 is missing from TensorRT 11.1 (unguarded)",
+        "snippet.py:25: IInt8EntropyCalibrator2.not_a_trt_method exists in no supported TensorRT",
+        "snippet.py:28: IBuilderConfig.execute_async_v3 exists in no supported TensorRT",
     ]
     pairs = {u.pair for u in an.uses}
     assert {

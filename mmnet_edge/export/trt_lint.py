@@ -5,7 +5,8 @@ The tables (``data/onnx_trt_ops_<version>.json``) are extracted from onnx-tensor
 requested TensorRT version the lint reports:
 
 * operators missing from the table or marked unsupported (and non-ONNX domains);
-* data inputs whose element type (from ONNX shape inference) the table does not allow,
+* data inputs (input 0; every input of Concat/Sum/Max/Min/Mean; inputs 1–2 of Where)
+  whose element type (from ONNX shape inference) the table does not allow,
   after the narrowing the parser does itself (8.6: INT64 → INT32, DOUBLE → FLOAT) — this
   includes ``DequantizeLinear`` on INT32, the bias dequantization ONNX Runtime writes with
   ``QuantizeBias=True``, which no TensorRT parses (NVIDIA/TensorRT#4542, onnx-tensorrt#850);
