@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Extract onnx-tensorrt's operator support table into package data for the TensorRT lint.
+
+Reads ``docs/operators.md`` of a branch of github.com/onnx/onnx-tensorrt (the ONNX parser
+of each TensorRT release) and writes ``mmnet_edge/export/data/onnx_trt_ops_<ver>.json``:
+
+* ``ops``: operator → ``supported``, ``types`` (allowed element types of its data input, as
+  ONNX ``TensorProto`` names: FP32 → FLOAT, FP16 → FLOAT16, BF16 → BFLOAT16, FP8 →
+  FLOAT8E4M3FN, …) and ``notes`` (the table's restrictions column);
+* ``opset``: the documented opset range (``min`` is null where the page gives none);
+* ``casts``: element types the parser silently narrows (8.6: INT64 → INT32, DOUBLE →
+  FLOAT), from the page's note;
+* ``source``: where the table came from.
+
+It also rewrites ``mmnet_edge/export/data/trt_onnx_ops.txt`` (ops supported in every
+table present), which ``mmnet_edge.export.onnx.tensorrt_supported_ops`` reads.
+
+Tables committed here:
+
+    onnx_trt_ops_8.6.json   branch 8.6-GA   ee0b139bc68567a89618c1d84dcd461cc144aad4
+    onnx_trt_ops_10.1.json  branch 10.1-GA  96e781103cfc4adf4a6bb557e94bac8e693f6f4c
+
+Usage (a checked-out page, or a clone with its branches):
+
+    python scripts/extract_onnx_trt_ops.py --markdown docs/operators.md --version 8.6 \
+        --source "onnx/onnx-tensorrt@8.6-GA"
+    python scripts/extract_onnx_trt_ops.py --git ONNX_TENSORRT_CLONE 8.6-GA=8.6 10.1-GA=10.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "mmnet_edge" / "export" / "data"
+TYPE_NAMES = {
+    "FP32": "FLOAT",
+    "FLOAT": "FLOAT",
+    "FLOAT32": "FLOAT",
+    "FP16": "FLOAT16",
+    "FLOAT16": "FLOAT16",
+    "BF16": "BFLOAT16",
+    "BFLOAT16": "BFLOAT16",
+    "FP8": "FLOAT8E4M3FN",  # TensorRT's FP8 is E4M3
+    "INT4": "INT4",
+    "INT8": "INT8",
+    "UINT8": "UINT8",
+    "INT32": "INT32",
+    "INT64": "INT64",
+    "INF64": "INT64",  # a typo in the 10.x page (ConstantOfShape)
+    "BOOL": "BOOL",
+    "DOUBLE": "DOUBLE",
+}
+
+
+def onnx_type(token: str) -> str:
+    token = token.strip().upper()
+    if token not in TYPE_NAMES:
+        raise SystemExit(f"unknown element type {token!r} in the table: extend TYPE_NAMES")
+    return TYPE_NAMES[token]
+
+
+def parse_operators_md(text: str) -> dict[str, object]:
+    """The support table and header facts of one ``docs/operators.md``."""
+    ops: dict[str, dict[str, object]] = {}
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", cells[0]) or cells[0] == "Operator":
+            continue  # header or separator row
+        supported = len(cells) > 1 and cells[1].upper().startswith("Y")
+        types = sorted(
+            {onnx_type(t) for t in (cells[2] if len(cells) > 2 else "").split(",") if t.strip()}
+        )
+        notes = " ".join(cells[3:]).replace("<br />", "; ").replace("<br/>", "; ").strip()
+        ops[cells[0]] = {"supported": supported, "types": types, "notes": notes}
+    if not ops:
+        raise SystemExit("no operator table found")
+    lo = hi = None
+    m = re.search(r"range of opset (\d+) to opset (\d+)", text, re.I)
+    if m:
+        lo, hi = int(m.group(1)), int(m.group(2))
+    else:
+        m = re.search(r"up to opset (\d+)", text, re.I)
+        if m:
+            hi = int(m.group(1))
+    if hi is None:
+        raise SystemExit("no opset range found in the page header")
+    casts = {}  # "will attempt to cast down INT64 to INT32 and DOUBLE down to FLOAT"
+    for sentence in re.findall(r"attempt to cast[^.]*", text):
+        for a, b in re.findall(r"([A-Z][A-Z0-9]+) (?:down )?to ([A-Z][A-Z0-9]+)", sentence):
+            casts[onnx_type(a)] = onnx_type(b)
+    return {"opset": {"min": lo, "max": hi}, "casts": casts, "ops": ops}
+
+
+def write_table(version: str, text: str, source: dict[str, str]) -> Path:
+    table = {"tensorrt": version, "source": source, **parse_operators_md(text)}
+    target = DATA / f"onnx_trt_ops_{version}.json"
+    target.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    n = sum(1 for o in table["ops"].values() if o["supported"])  # type: ignore[union-attr]
+    print(f"{target}: {n} supported of {len(table['ops'])} ops, opset {table['opset']}")
+    return target
+
+
+def write_common_list() -> None:
+    tables = [json.loads(p.read_text()) for p in sorted(DATA.glob("onnx_trt_ops_*.json"))]
+    common = set.intersection(
+        *({op for op, row in t["ops"].items() if row["supported"]} for t in tables)
+    )
+    versions = ", ".join(f"{t['tensorrt']} ({t['source'].get('ref', '?')})" for t in tables)
+    (DATA / "trt_onnx_ops.txt").write_text(
+        "# ONNX operators TensorRT's ONNX parser supports in every table of onnx-tensorrt's\n"
+        f"# docs/operators.md extracted here: {versions}.\n"
+        "# Generated by scripts/extract_onnx_trt_ops.py; the per-version tables with element\n"
+        "# types and restrictions are onnx_trt_ops_<version>.json (mmnet_edge.export.trt_lint).\n"
+        + "\n".join(sorted(common))
+        + "\n"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--markdown", type=Path, help="a checked-out docs/operators.md")
+    ap.add_argument("--version", help="TensorRT version of --markdown, e.g. 10.1")
+    ap.add_argument("--source", default="", help="where --markdown came from (recorded)")
+    ap.add_argument("--git", type=Path, help="a clone of onnx/onnx-tensorrt")
+    ap.add_argument("refs", nargs="*", help="BRANCH=VERSION pairs to read from --git")
+    args = ap.parse_args()
+    if args.markdown:
+        if not args.version:
+            ap.error("--markdown needs --version")
+        write_table(args.version, args.markdown.read_text(), {"file": args.source})
+    for spec in args.refs:
+        if not args.git:
+            ap.error("BRANCH=VERSION needs --git")
+        ref, _, version = spec.partition("=")
+
+        def git(*a: str) -> str:
+            cmd = ["git", "-C", str(args.git), *a]
+            return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+        commit = git("rev-parse", f"{ref}^{{commit}}").strip()
+        source = {
+            "repo": "onnx/onnx-tensorrt",
+            "ref": ref,
+            "commit": commit,
+            "path": "docs/operators.md",
+        }
+        write_table(version, git("show", f"{commit}:docs/operators.md"), source)
+    write_common_list()
+
+
+if __name__ == "__main__":
+    main()
