@@ -217,19 +217,28 @@ def test_describe_engine_reads_the_sidecar(tmp_path):
     engine.write_bytes(b"\x00" * 64)
     with pytest.raises(EngineCompatibilityError, match="sidecar"):
         describe_engine(engine)
-    (tmp_path / "model.fp16.engine.json").write_text(
-        json.dumps(
-            {
-                "tensorrt_version": "10.3.0",
-                "precision": "fp16",
-                "gpu": {"name": "Orin"},
-                "metadata": {"class_names": ["a", "b"], "input_size": 112},
-                "engine_sha256": "x",
-            }
-        )
-    )
+    from mmnet_edge.metadata import ModelMetadata
+    from mmnet_edge.model.config import MMNetConfig
+
+    side = tmp_path / "model.fp16.engine.json"
+    meta = ModelMetadata(config=MMNetConfig.tiny(2), class_names=("a", "b"))
+    fields = {
+        "tensorrt_version": "10.3.0",
+        "precision": "fp16",
+        "gpu": {"name": "Orin"},
+        "metadata": meta.to_dict(),
+        "engine_sha256": "x",
+    }
+    side.write_text(json.dumps(fields))  # no format field: not an mmnet-edge sidecar
+    with pytest.raises(EngineCompatibilityError, match="no valid 'format'.*rebuild"):
+        describe_engine(engine)
+    side.write_text(json.dumps({**fields, "format": "mmnet-edge-engine/99"}))
+    with pytest.raises(EngineCompatibilityError, match="newer.*upgrade mmnet-edge"):
+        describe_engine(engine)
+    side.write_text(json.dumps({**fields, "format": "mmnet-edge-engine/1"}))
     d = describe_engine(engine)
     assert d["tensorrt_version"] == "10.3.0" and d["class_names"] == ["a", "b"]
+    assert d["input_size"] == 112 and d["precision"] == "fp16"
     assert d["sha256_matches_sidecar"] is False
 
 

@@ -537,7 +537,8 @@ def test_checker_sees_the_tensorrt_paths_of_the_project():
     pairs = {u.pair for u in an.uses}
     files = {u.where.split(":")[0] for u in an.uses}
     assert {
-        "mmnet_edge/export/tensorrt.py",
+        "mmnet_edge/export/engine_build.py",
+        "mmnet_edge/export/engine_options.py",
         "mmnet_edge/runtime/trt_runner.py",
         "mmnet_edge/calibration/legacy.py",
     } <= files, files

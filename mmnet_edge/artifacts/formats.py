@@ -94,9 +94,9 @@ CONTAINER_BACKENDS = {
     "engine": ("tensorrt",),
 }
 _HOW_TO_MAKE = {
-    "checkpoint": "train one with `mmnet-edge train` or convert the authors' weights",
-    "onnx": "`mmnet-edge export CKPT --format onnx`",
-    "engine": "`mmnet-edge export MODEL.onnx --format engine` on the target GPU",
+    "checkpoint": "a .safetensors checkpoint (`mmnet-edge train`, or `convert-weights`)",
+    "onnx": "an .onnx file (`mmnet-edge export CKPT --format onnx`)",
+    "engine": "a TensorRT .engine (`mmnet-edge export MODEL.onnx --format engine` on the GPU)",
 }
 
 
@@ -112,7 +112,7 @@ def container_of(path: PathLike) -> str:
 
 
 def how_to_make(container: str) -> str:
-    """One line telling a user how to produce a file of this container."""
+    """What a file of this container is and how to produce one (for error messages)."""
     return _HOW_TO_MAKE[container]
 
 
@@ -189,5 +189,9 @@ def resolve_onnx_variant(path: PathLike, precision: str, target: str = "cpu") ->
         f"no {precision} variant of {Path(path).name} next to it (looked for "
         f"{', '.join(c.name for c in cands)}); create it with "
         f"`mmnet-edge export {Path(path).name} --format onnx{flag}`"
-        + (" (pass --calib with a calibration set for INT8)" if precision == "int8" else "")
+        + (
+            " --calib CALIB.npz (build the calibration set with `mmnet-edge calibrate build`)"
+            if precision == "int8"
+            else ""
+        )
     )

@@ -135,6 +135,8 @@ def describe(path: PathLike) -> dict[str, Any]:
             out[k] = m.get(k)
     d = meta.to_dict()
     out.update({k: d[k] for k in _META_KEYS if k in d})
+    if container == "engine":
+        out["precision"] = m.precision  # what the engine was built for
     return out
 
 

@@ -138,7 +138,15 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def write_plot(report: dict[str, Any], path: Path) -> None:
     """Bar chart: p50 latency with min–p99 whiskers, and throughput, per ok result."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        from mmnet_edge.errors import BackendUnavailableError
+
+        raise BackendUnavailableError(
+            "the PNG plot needs matplotlib: pip install 'mmnet-edge[plot]' (JSON and Markdown "
+            "reports need nothing extra)"
+        ) from exc
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -181,9 +181,8 @@ def open_runner(
         reason = f"backend={backend} requested"
     cls = runner_class(backend)
     if kind not in cls.containers:
-        wanted = cls.containers[0]
         raise InputError(
-            f"the {backend} backend needs a {wanted} file ({how_to_make(wanted)}), not {path.name}"
+            f"the {backend} backend needs {how_to_make(cls.containers[0])}, not {path.name}"
         )
     if cls.unavailable_reason():
         raise missing_backend(cls)

@@ -168,6 +168,9 @@ class OrtRunner(BaseRunner):
         "cpu": ("fp32", "int8"),
         "cuda": ("fp32", "fp16", "int8"),
     }
+    unsupported_notes: ClassVar[dict[tuple[str, str], str]] = {
+        ("fp16", "cpu"): "FP16 on ONNX Runtime CPU is emulated (validation only, not speed)",
+    }
     requires: ClassVar[tuple[tuple[str, ...], ...]] = (("onnxruntime",),)
     extra: ClassVar[str] = ""  # a core dependency
 

@@ -109,6 +109,8 @@ class BaseRunner:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     #: precisions it runs, per device kind
     precisions: ClassVar[dict[str, tuple[str, ...]]] = {"cpu": ("fp32",)}
+    #: why a (precision, device kind) pair is not run, where the reason is worth saying
+    unsupported_notes: ClassVar[dict[tuple[str, str], str]] = {}
     #: importable modules it needs; any one of each tuple is enough
     requires: ClassVar[tuple[tuple[str, ...], ...]] = ()
     #: the pip extra that installs them
@@ -149,6 +151,8 @@ class BaseRunner:
         if kind not in cls.devices:
             return f"{cls.backend} does not run on {kind}"
         if precision not in cls.precisions.get(kind, ()):
+            if (precision, kind) in cls.unsupported_notes:
+                return cls.unsupported_notes[(precision, kind)]
             runs = ", ".join(cls.precisions.get(kind, ()))
             return f"{cls.backend} on {kind} runs {runs}, not {precision}"
         return ""

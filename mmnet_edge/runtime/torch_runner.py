@@ -45,6 +45,11 @@ class TorchRunner(BaseRunner):
         "cpu": ("fp32",),  # CPU half-precision convolutions are slow and inexact
         "cuda": ("fp32", "fp16"),
     }
+    unsupported_notes: ClassVar[dict[tuple[str, str], str]] = {
+        ("fp16", "cpu"): "torch FP16 needs a CUDA device (CPU half precision is slow, inexact)",
+        ("int8", "cpu"): "torch eager has no INT8 path: run the INT8 ONNX on ORT/TensorRT",
+        ("int8", "cuda"): "torch eager has no INT8 path: run the INT8 ONNX on ORT/TensorRT",
+    }
     requires: ClassVar[tuple[tuple[str, ...], ...]] = (("torch",),)
     extra: ClassVar[str] = "train"
 

@@ -86,7 +86,10 @@ class TrtRunner(BaseRunner):
     def _activate(self) -> None:
         from mmnet_edge.runtime.cuda_buffers import open_buffers
 
-        trt = self._trt_module or import_tensorrt()
+        if self._trt_module is None:
+            trt = import_tensorrt()
+        else:
+            trt = self._trt_module
         path = self.path
         if not path.is_file():
             raise EngineCompatibilityError(f"engine not found: {path}")
@@ -150,7 +153,8 @@ class TrtRunner(BaseRunner):
     # ----------------------------------------------------------------- setup
     def _inspect_io(self) -> dict[str, tuple[bool, Any]]:
         """name → (is_input, numpy dtype) for every I/O tensor."""
-        trt, eng = self._trt, self._engine
+        trt = self._trt
+        eng = self._engine
         io: dict[str, tuple[bool, Any]] = {}
         for i in range(eng.num_io_tensors):
             name = eng.get_tensor_name(i)
