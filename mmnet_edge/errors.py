@@ -59,6 +59,10 @@ class InputError(MMNetEdgeError, ValueError):
     """An input array, image, video or file has the wrong type, shape or content."""
 
 
+class OutputError(MMNetEdgeError, OSError):
+    """A result file or folder cannot be written (full disk, permissions, missing folder)."""
+
+
 __all__ = [
     "AlignmentError",
     "BackendUnavailableError",
@@ -72,5 +76,6 @@ __all__ = [
     "InputError",
     "MMNetEdgeError",
     "NoFaceError",
+    "OutputError",
     "ValidationError",
 ]
