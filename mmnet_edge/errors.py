@@ -55,16 +55,20 @@ class CalibrationError(MMNetEdgeError):
     """A calibration set or INT8 quantization step cannot be used."""
 
 
-class ArtifactWriteError(MMNetEdgeError, OSError):
-    """A file could not be written (permissions, full disk, not a directory…)."""
-
-
 class NonFiniteOutputError(MMNetEdgeError):
     """A model produced NaN or Inf logits (corrupt weights, or FP16/INT8 overflow)."""
 
 
 class InputError(MMNetEdgeError, ValueError):
     """An input array, image, video or file has the wrong type, shape or content."""
+
+
+class OutputError(MMNetEdgeError, OSError):
+    """A result file or folder cannot be written (full disk, permissions, missing folder)."""
+
+
+#: the artefact layer's name for the same error
+ArtifactWriteError = OutputError
 
 
 __all__ = [
@@ -82,5 +86,6 @@ __all__ = [
     "MMNetEdgeError",
     "NoFaceError",
     "NonFiniteOutputError",
+    "OutputError",
     "ValidationError",
 ]

@@ -45,3 +45,21 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
     save_checkpoint(model, ModelMetadata(config=model.config), path)
     return path
+
+
+DEFAULT_TIMEOUT_S = 300  # per test; a hung backend or video decoder fails instead of blocking CI
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test a timeout (pytest-timeout) unless one is set on the command line,
+    in the ini options, in ``PYTEST_TIMEOUT`` or by a ``@pytest.mark.timeout`` marker."""
+    configured = (
+        config.getoption("timeout", None) is not None
+        or config.getini("timeout")
+        or os.environ.get("PYTEST_TIMEOUT")
+    )
+    if configured or not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT_S))

@@ -16,7 +16,7 @@ from mmnet_edge.align import (
     resolve_detector_model,
     similarity_transform,
 )
-from mmnet_edge.align.aligner import apply_transform
+from mmnet_edge.align.aligner import AlignmentTransform, apply_transform
 from mmnet_edge.errors import DetectorUnavailableError, InputError, NoFaceError
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -122,12 +122,60 @@ def test_onset_locked_alignment_keeps_only_the_planted_motion(aligner, photo):
     assert diff_indep[outside].mean() > 10 * diff_locked[outside].mean()
 
 
+def shifted_crop(crop: np.ndarray, m: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``crop`` as it looks when the frame moved by (dx, dy) and ``m`` stayed the same."""
+    t = m[:, :2] @ (dx, dy)
+    s = crop.shape[0]
+    move = np.float64([[1, 0, t[0]], [0, 1, t[1]]])
+    return cv2.warpAffine(crop, move, (s, s), borderMode=cv2.BORDER_REPLICATE)
+
+
 def test_clip_uses_one_transform(aligner, photo):
-    frames = [photo, transformed(photo, 1, 0, 1, 0), photo]
+    shifts = [(0, 0), (14, 0), (0, -10)]  # frames 1 and 2: the whole frame moved
+    frames = [transformed(photo, dx, dy, 1, 0) for dx, dy in shifts]
     clip = aligner.align_clip(frames, reference=0, color="rgb")
-    assert len(clip.frames) == 3
-    assert np.array_equal(clip.frames[0], clip.frames[2])
-    assert clip.frames[0].shape == (224, 224, 3)
+    assert clip.reference == 0 and len(clip.frames) == 3
+    m = clip.transform.matrix
+    np.testing.assert_allclose(m, aligner.fit(frames[0], "rgb").matrix, atol=1e-9)
+    inner = (slice(16, -16), slice(16, -16))
+    for k, (dx, dy) in enumerate(shifts):
+        assert np.array_equal(clip.frames[k], aligner.warp(frames[k], clip.transform, "rgb"))
+        if k == 0:
+            continue
+        # the face moved inside the crop by the transform's image of the frame's shift;
+        # a transform re-fitted per frame would have cancelled it
+        want = shifted_crop(clip.frames[0], m, dx, dy)
+        err_moved = np.abs(want[inner].astype(float) - clip.frames[k][inner]).mean()
+        err_still = np.abs(clip.frames[0][inner].astype(float) - clip.frames[k][inner]).mean()
+        assert err_moved < 0.25 * err_still, (k, err_moved, err_still)
+    # another reference frame: the transform is fitted there (the face 10 px higher)
+    other = aligner.align_clip(frames, reference=-1, color="rgb")
+    assert other.reference == 2
+    np.testing.assert_allclose(other.transform.matrix, aligner.fit(frames[2], "rgb").matrix)
+    lm0, lm2 = clip.face.landmarks, other.face.landmarks
+    np.testing.assert_allclose((lm2 - lm0).mean(0), (0, -10), atol=1.0)
+
+
+def test_warp_puts_each_point_where_the_matrix_says():
+    """Bright dots at known pixels land at ``matrix @ point`` in the crop (sub-pixel)."""
+    img = np.zeros((400, 500, 3), np.uint8)
+    pts = np.array([[120.0, 100.0], [300.0, 140.0], [200.0, 260.0], [380.0, 300.0]])
+    for x, y in pts:
+        cv2.circle(img, (int(x), int(y)), 6, (255, 255, 255), -1)
+    th, s = np.radians(20), 0.4
+    m = np.array(
+        [[s * np.cos(th), -s * np.sin(th), 30.5], [s * np.sin(th), s * np.cos(th), -12.25]]
+    )
+    crop = Aligner(output_size=224).warp(img, AlignmentTransform(m, None, 224), "bgr")
+    assert crop.shape == (224, 224, 3) and crop.dtype == np.uint8
+    want = apply_transform(m, pts)
+    grey = crop[..., 0].astype(np.float64)
+    yy, xx = np.mgrid[0:224, 0:224]
+    for wx, wy in want:
+        near = ((xx - wx) ** 2 + (yy - wy) ** 2 < 6**2) * grey  # this dot only
+        got = np.array([(near * xx).sum(), (near * yy).sum()]) / near.sum()
+        np.testing.assert_allclose(got, (wx, wy), atol=0.3)
+    assert grey.sum() == pytest.approx(4 * grey[near > 0].sum(), rel=0.1)  # nothing else
 
 
 def test_grayscale_and_bgr_inputs(aligner, photo):
@@ -266,8 +314,20 @@ def test_reference_tracker_smoothing_moves_part_way(aligner, photo):
 def test_reference_tracker_refits_only_on_drift(aligner, photo):
     tracker = ReferenceTracker(aligner, drift_px=4.0, check_every=1)
     a = tracker.update(photo, "rgb")
-    b = tracker.update(transformed(photo, 0.5, 0, 1, 0), "rgb")  # sub-threshold jitter
-    assert tracker.refits == 0
-    assert a.shape == b.shape
+    first = tracker.transform
+    assert np.array_equal(a, aligner.warp(photo, first, "rgb"))
+    jitter = transformed(photo, 0.5, 0, 1, 0)
+    b = tracker.update(jitter, "rgb")  # sub-threshold jitter: the reference is kept
+    assert tracker.refits == 0 and tracker.transform is first
+    assert np.array_equal(b, aligner.warp(jitter, first, "rgb"))
     tracker.update(transformed(photo, 40, 20, 1, 0), "rgb")  # the person moved
     assert tracker.refits == 1
+    # the new reference puts the moved face where the old one put the face: the same
+    # physical points (landmarks + the known shift) land on the same crop pixels
+    pts = first.face.landmarks.astype(np.float64)
+    err = np.linalg.norm(
+        apply_transform(tracker.transform.matrix, pts + (40, 20))
+        - apply_transform(first.matrix, pts),
+        axis=1,
+    )
+    assert err.max() < 3.0, err  # YuNet's landmark jitter (see test_crops_agree_after_...)

@@ -90,7 +90,15 @@ def test_report_schema_and_skips(tiny_checkpoint, onnx_model, tmp_path):
         lat = r["latency_ms"]
         assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
         assert r["throughput_per_s"] == pytest.approx(r["batch"] * 1000 / lat["p50"])
-        assert r["speedup_vs_baseline"] > 0
+    # the baseline is the first backend measured (torch fp32); each ratio is its p50 over
+    # the row's p50 at the same batch, recomputed here from the report's own numbers
+    assert rep["baseline"] == "torch:fp32"
+    p50 = {(r["backend"], r["precision"], r["batch"]): r["latency_ms"]["p50"] for r in ok}
+    for r in ok:
+        base = p50[("torch", "fp32", r["batch"])]
+        assert r["speedup_vs_baseline"] == pytest.approx(base / r["latency_ms"]["p50"], rel=1e-12)
+        if r["backend"] == "torch":
+            assert r["speedup_vs_baseline"] == 1.0
     skipped = [r for r in rep["results"] if r["status"] == "skipped"]
     assert all(r["reason"] for r in skipped)
     if importlib.util.find_spec("tensorrt") is None:

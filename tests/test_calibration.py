@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import warnings
@@ -20,7 +21,7 @@ from mmnet_edge.calibration.dataset import (
     load_calibration_set,
     save_calibration_set,
 )
-from mmnet_edge.calibration.quantize import quantize_int8, zero_points
+from mmnet_edge.calibration.quantize import quantize_int8, quantize_target, zero_points
 from mmnet_edge.calibration.report import accuracy_report, gate
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import BackendUnavailableError, CalibrationError
@@ -33,6 +34,35 @@ def small_set(seed: int = 0, subjects: int = 2, per_class: int = 2):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCalibrationSetWarning)
         return from_synthetic(112, subjects, per_class, seed)
+
+
+def logits(model, cs) -> np.ndarray:
+    """Raw FP32/INT8 logits from a bare ONNX Runtime session (not the code under test)."""
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"onset": cs.onset, "apex": cs.apex})[0]
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def f1s(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-class F1 by hand (0 for a class never predicted nor present)."""
+    out = []
+    for c in range(n_classes):
+        tp = np.sum((pred == c) & (labels == c))
+        fp = np.sum((pred == c) & (labels != c))
+        fn = np.sum((pred != c) & (labels == c))
+        out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return np.array(out)
+
+
+def uf1(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
+    """Macro F1 by hand over the classes present or predicted (the documented convention:
+    a class that is neither has no F1 and is left out)."""
+    seen = [c for c in range(n_classes) if np.any(pred == c) or np.any(labels == c)]
+    return float(f1s(pred, labels, n_classes)[seen].mean())
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +123,26 @@ def test_cpu_target_uses_uint8_activations(quantized):
     assert res["cpu"].path.name == "model.int8-cpu.onnx"
 
 
-def test_int8_models_track_fp32(quantized):
+# Bounds measured on this fixture (tiny random model, 20-pair minmax calibration) over held-out
+# sets seeded 7..10: TensorRT target max |Δlogit| 0.035-0.069, max |Δprob| 0.007-0.018,
+# top-1 agreement 0.95-1.0; CPU target 0.21-0.55, 0.05-0.14, 0.85-1.0. A different network
+# (seed 123) differs by 2.2 logits and agrees on 0.6 of seed 7. Asserted on seed 7
+# (measured 0.035 / 0.0068 / 1.0 and 0.46 / 0.108 / 1.0) with about 2x headroom.
+INT8_BOUNDS = {  # target: (max |Δlogit|, max |Δprob|, min top-1 agreement)
+    "tensorrt": (0.1, 0.03, 0.95),
+    "cpu": (0.8, 0.2, 0.9),
+}
+
+
+@pytest.mark.parametrize("target", ["tensorrt", "cpu"])
+def test_int8_models_track_fp32(quantized, target):
     onnx_path, res = quantized
     held = small_set(7)
-    ref = ort.InferenceSession(str(onnx_path)).run(None, {"onset": held.onset, "apex": held.apex})[
-        0
-    ]
-    for r in res.values():
-        got = ort.InferenceSession(str(r.path)).run(None, {"onset": held.onset, "apex": held.apex})[
-            0
-        ]
-        assert np.abs(got - ref).max() < 0.5 * np.abs(ref).max() + 1e-3
+    ref, got = logits(onnx_path, held), logits(res[target].path, held)
+    max_logit, max_prob, min_agree = INT8_BOUNDS[target]
+    assert np.abs(got - ref).max() < max_logit
+    assert np.abs(softmax(got) - softmax(ref)).max() < max_prob
+    assert (got.argmax(1) == ref.argmax(1)).mean() >= min_agree
 
 
 def test_report_numbers_recomputed_from_raw_outputs(quantized, tmp_path):
@@ -115,95 +154,82 @@ def test_report_numbers_recomputed_from_raw_outputs(quantized, tmp_path):
         held,
         sensitivity=False,
     )
-    ref = ort.InferenceSession(str(onnx_path)).run(None, {"onset": held.onset, "apex": held.apex})[
-        0
-    ]
-    got = ort.InferenceSession(str(res["cpu"].path)).run(
-        None, {"onset": held.onset, "apex": held.apex}
-    )[0]
+    ref, got = logits(onnx_path, held), logits(res["cpu"].path, held)
     v = rep["variants"]["int8-cpu"]
     assert v["top1_agreement"] == pytest.approx((ref.argmax(1) == got.argmax(1)).mean())
     acc = (got.argmax(1) == held.labels).mean()
     assert v["accuracy"] == pytest.approx(acc)
     assert v["accuracy_delta"] == pytest.approx(acc - (ref.argmax(1) == held.labels).mean())
 
-    def sm(x):
-        e = np.exp(x - x.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-
+    sm = softmax
     assert v["max_prob_error"] == pytest.approx(np.abs(sm(ref) - sm(got)).max(), abs=1e-5)
     assert v["mean_prob_error"] == pytest.approx(np.abs(sm(ref) - sm(got)).max(1).mean(), abs=1e-5)
+    n = len(held.class_names)
 
-    def f1s(pred):  # per-class F1 by hand (0 for a class never predicted nor present)
-        out = []
-        for c in range(len(held.class_names)):
-            tp = np.sum((pred == c) & (held.labels == c))
-            fp = np.sum((pred == c) & (held.labels != c))
-            fn = np.sum((pred != c) & (held.labels == c))
-            out.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-        return np.array(out)
-
-    assert v["uf1"] == pytest.approx(f1s(got.argmax(1)).mean())
-    assert v["uf1_delta"] == pytest.approx(f1s(got.argmax(1)).mean() - f1s(ref.argmax(1)).mean())
-    deltas = f1s(got.argmax(1)) - f1s(ref.argmax(1))
+    f_got, f_ref = f1s(got.argmax(1), held.labels, n), f1s(ref.argmax(1), held.labels, n)
+    assert v["uf1"] == pytest.approx(uf1(got.argmax(1), held.labels, n))
+    assert v["uf1_delta"] == pytest.approx(
+        uf1(got.argmax(1), held.labels, n) - uf1(ref.argmax(1), held.labels, n)
+    )
+    deltas = f_got - f_ref
     for name, d in zip(held.class_names, deltas, strict=True):
         assert v["per_class_f1_delta"][name] == pytest.approx(d)
     assert rep["variants"]["missing"]["status"] == "missing"
     assert rep["fp32"]["top1_agreement"] == 1.0
 
 
-def test_max_uf1_drop_gate(tiny_checkpoint, tmp_path):
-    onnx_path = export_onnx(tiny_checkpoint, tmp_path / "model.onnx").path
-    # a different network posing as the INT8 model: its UF1 differs from FP32's
-    other = make_tiny_model(seed=123)
+@pytest.fixture(scope="module")
+def gate_case(tiny_checkpoint, tmp_path_factory):
+    """FP32 model, another network posing as its INT8 model, and a held-out set labelled
+    with FP32's own predictions, so the UF1 drop is known from raw outputs."""
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.metadata import ModelMetadata
 
-    ck = save_checkpoint(other, ModelMetadata(config=other.config), tmp_path / "o.safetensors")
-    bad = export_onnx(ck, tmp_path / "other" / "model.onnx").path
-    held = small_set(3, subjects=2, per_class=4)
-    save_calibration_set(held, tmp_path / "held.npz")
-    rep = accuracy_report(onnx_path, {"int8": bad}, held, sensitivity=False)
-    drop = -rep["variants"]["int8"]["uf1_delta"]
-    gate(rep, "int8", max_uf1_drop=max(drop, 0) + 1e-9)  # passes at the measured drop
-    if drop > 0:
-        with pytest.raises(CalibrationError, match="UF1"):
-            gate(rep, "int8", max_uf1_drop=drop / 2)
-    res = CliRunner().invoke(
-        cli,
-        [
-            "calibrate",
-            "report",
-            "--fp32",
-            str(onnx_path),
-            "--int8",
-            str(bad),
-            "--data",
-            str(tmp_path / "held.npz"),
-            "--no-sensitivity",
-            "--max-uf1-drop",
-            "-1",
-        ],
-    )
-    assert res.exit_code != 0 and isinstance(res.exception, CalibrationError)
-    ok = CliRunner().invoke(
-        cli,
-        [
-            "calibrate",
-            "report",
-            "--fp32",
-            str(onnx_path),
-            "--int8",
-            str(bad),
-            "--data",
-            str(tmp_path / "held.npz"),
-            "--no-sensitivity",
-            "--max-uf1-drop",
-            "1.5",
-        ],
-    )
+    tmp = tmp_path_factory.mktemp("gate")
+    fp32 = export_onnx(tiny_checkpoint, tmp / "model.onnx").path
+    other = make_tiny_model(seed=123)
+    ck = save_checkpoint(other, ModelMetadata(config=other.config), tmp / "o.safetensors")
+    bad = export_onnx(ck, tmp / "other" / "model.onnx").path
+    base = small_set(3, subjects=2, per_class=4)
+    manifest = {k: v for k, v in base.manifest.items() if k != "class_histogram"}
+    labels = logits(fp32, base).argmax(1).astype(np.int64)
+    held = dataclasses.replace(base, labels=labels, manifest={**manifest, "source": "fp32 argmax"})
+    save_calibration_set(held, tmp / "held.npz")
+    n = len(held.class_names)
+    drop = uf1(labels, labels, n) - uf1(logits(bad, held).argmax(1), labels, n)
+    assert drop > 0.1, drop  # the stand-in disagrees with FP32: the gate has something to catch
+    return fp32, bad, held, tmp / "held.npz", drop
+
+
+def test_gate_uses_the_uf1_drop_of_the_int8_model(gate_case):
+    fp32, bad, held, _, drop = gate_case
+    rep = accuracy_report(fp32, {"int8": bad, "same": fp32}, held, sensitivity=False)
+    assert -rep["variants"]["int8"]["uf1_delta"] == pytest.approx(drop)
+    gate(rep, "int8", max_uf1_drop=drop + 1e-6)  # just above the drop: passes
+    with pytest.raises(CalibrationError, match=f"int8 loses {drop:.3f} UF1 vs FP32"):
+        gate(rep, "int8", max_uf1_drop=drop - 1e-6)  # just below: fails
+    gate(rep, "same", max_uf1_drop=0.0)  # FP32 against itself loses nothing
+    assert rep["variants"]["same"]["uf1_delta"] == 0.0
+
+
+def test_max_uf1_drop_gate_cli(gate_case):
+    fp32, bad, _, held_path, drop = gate_case
+    args = ["calibrate", "report", "--fp32", str(fp32), "--int8", str(bad)]
+    args += ["--data", str(held_path), "--no-sensitivity", "--max-uf1-drop"]
+    res = CliRunner().invoke(cli, [*args, f"{drop / 2:.4f}"])
+    assert res.exit_code == 1 and isinstance(res.exception, CalibrationError)
+    assert f"loses {drop:.3f} UF1 vs FP32 (bar {float(f'{drop / 2:.4f}')})" in str(res.exception)
+    ok = CliRunner().invoke(cli, [*args, f"{drop + 0.001:.4f}"])
     assert ok.exit_code == 0, ok.output
     assert "top-1 agreement" in ok.output
+
+
+@pytest.mark.xfail(strict=True, reason="bug (issue 15): --max-uf1-drop exits 0 with no INT8 model")
+def test_max_uf1_drop_without_an_int8_model_fails(gate_case):
+    fp32, _, _, held_path, _ = gate_case
+    args = ["calibrate", "report", "--fp32", str(fp32), "--data", str(held_path)]
+    res = CliRunner().invoke(cli, [*args, "--no-sensitivity", "--max-uf1-drop", "0.05"])
+    assert res.exit_code != 0, "nothing was gated, yet the gate passed"
 
 
 def test_gate_fails_exactly_above_the_bar():
@@ -215,13 +241,30 @@ def test_gate_fails_exactly_above_the_bar():
         gate(rep, "fp16", max_uf1_drop=0.03)
 
 
-def test_sensitivity_lists_every_block_group(quantized):
+def test_sensitivity_lists_every_block_group(quantized, tmp_path):
     onnx_path, _ = quantized
     held = small_set(5, subjects=1, per_class=2)
     rep = accuracy_report(onnx_path, {}, held, sensitivity=True)
-    groups = [r["group"] for r in rep["sensitivity"]]
-    assert groups[:3] == ["stem", "conv1", "blocks.0"] and "pc" in groups and "head" in groups
-    assert all(0 <= r["top1_agreement"] <= 1 for r in rep["sensitivity"])
+    rows = {r["group"]: r for r in rep["sensitivity"]}
+    assert list(rows) == ["stem", "conv1", *(f"blocks.{i}" for i in range(4)), "pc", "head"]
+    ref = logits(onnx_path, held)
+    for group in ("pc", "head"):  # its row is that group quantized alone, measured by hand
+        one = quantize_target(
+            onnx_path,
+            held,
+            tmp_path / f"{group}.onnx",
+            "tensorrt",
+            method="minmax",
+            keep_float=(),
+            include_only=(f"/{group}/",),
+            limit=64,
+        )
+        got = logits(one.path, held)
+        assert rows[group]["top1_agreement"] == pytest.approx(
+            (got.argmax(1) == ref.argmax(1)).mean()
+        )
+        err = np.abs(softmax(got) - softmax(ref)).max()
+        assert rows[group]["max_prob_error"] == pytest.approx(err, rel=1e-3, abs=1e-7)
 
 
 def test_build_cli_and_export_int8_cli(tiny_checkpoint, tmp_path):
@@ -264,6 +307,7 @@ def test_build_cli_and_export_int8_cli(tiny_checkpoint, tmp_path):
         assert (tmp_path / "out" / name).is_file()
 
 
+@pytest.mark.slow  # ~5 s: quantizes with the built-in synthetic set
 def test_export_int8_without_calib_warns_loudly(tiny_checkpoint, tmp_path):
     from mmnet_edge.calibration.quantize import SyntheticCalibrationWarning
 

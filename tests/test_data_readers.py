@@ -22,7 +22,8 @@ def write_frames(
     clip_dir: Path, numbers: Iterable[int], pattern: str, gray: bool = False, size: int = 24
 ) -> None:
     clip_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(zlib.crc32(clip_dir.name.encode()))  # not hash(): salted
+    # seeded by the clip's subject/clip names (stable across runs; str hash() is salted)
+    rng = np.random.default_rng(zlib.crc32("/".join(clip_dir.parts[-2:]).encode()))
     for n in numbers:
         shape = (size, size) if gray else (size, size, 3)
         img = rng.integers(0, 256, shape, dtype=np.uint8)

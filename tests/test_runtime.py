@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import json
+import sys
 import threading
+import types
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from mmnet_edge import Runtime
+from mmnet_edge.align import Aligner, YuNetDetector
 from mmnet_edge.data.synthetic import make_clip, random_identity
 from mmnet_edge.errors import (
     BackendUnavailableError,
@@ -17,7 +23,7 @@ from mmnet_edge.errors import (
     InputError,
     NoFaceError,
 )
-from mmnet_edge.export.onnx import export_onnx
+from mmnet_edge.export.onnx import export_onnx, read_onnx_metadata
 from mmnet_edge.runtime.loader import onnx_variant_path, open_runner
 
 
@@ -83,7 +89,23 @@ def test_predict_on_a_real_photo_with_alignment(onnx_model, detector_model_path)
     apex[300:320, 230:280] = photo[302:322, 230:280]
     with Runtime(onnx_model, detector=str(detector_model_path)) as rt:
         pred = rt.predict(photo, apex)
-    assert pred.label in rt.class_names
+    # the same pair by hand: onset-fitted crops, metadata mean/std, a bare ORT session
+    meta = read_onnx_metadata(onnx_model)
+    aligner = Aligner(YuNetDetector(detector_model_path), output_size=meta.input_size)
+    pair = aligner.align_pair(photo, apex, "bgr")
+
+    def tensor(crop: np.ndarray) -> np.ndarray:
+        x = (crop.astype(np.float32) / 255 - np.float32(meta.mean)) / np.float32(meta.std)
+        return x.transpose(2, 0, 1)[None].astype(np.float32)
+
+    sess = ort.InferenceSession(str(onnx_model), providers=["CPUExecutionProvider"])
+    logits = sess.run(None, {"onset": tensor(pair.onset), "apex": tensor(pair.apex)})[0][0]
+    np.testing.assert_allclose(pred.logits.ravel(), logits, rtol=1e-4, atol=1e-5)
+    assert pred.index == int(logits.argmax())
+    assert pred.label == meta.class_names[int(logits.argmax())]
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    assert list(pred.probabilities) == list(meta.class_names)
+    np.testing.assert_allclose(list(pred.probabilities.values()), probs, atol=1e-6)
     x, y, w, h = pred.face_box
     assert 150 < x + w / 2 < 300 and 50 < y + h / 2 < 220  # the astronaut's face
     assert pred.timings_ms["align"] > 0
@@ -210,10 +232,72 @@ def test_no_face_with_alignment(onnx_model, detector_model_path):
         rt.predict(noise, noise)
 
 
-def test_engine_without_tensorrt_or_for_another_gpu(tmp_path):
+@pytest.fixture
+def fake_engine(tmp_path, onnx_model):
+    """An engine file and a writer for its sidecar (metadata of the tiny model)."""
     engine = tmp_path / "model.fp16.engine"
     engine.write_bytes(b"\x00" * 16)
-    with pytest.raises((BackendUnavailableError, EngineCompatibilityError)):
+    meta = read_onnx_metadata(onnx_model).to_dict()
+
+    def sidecar(trt_version: str, cc: str) -> None:
+        side = {"tensorrt_version": trt_version, "metadata": meta, "precision": "fp16"}
+        side["gpu"] = {"name": "Jetson Orin" if cc == "8.7" else "GPU", "compute_capability": cc}
+        (tmp_path / "model.fp16.engine.json").write_text(json.dumps(side))
+
+    return engine, sidecar
+
+
+@pytest.fixture
+def fake_tensorrt(monkeypatch):
+    """A ``tensorrt`` 10.7.0 module that is importable (nothing past the checks is used)."""
+    trt = types.ModuleType("tensorrt")
+    trt.__version__ = "10.7.0"
+    trt.__spec__ = importlib.machinery.ModuleSpec("tensorrt", None)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    return trt
+
+
+def set_gpu(monkeypatch, facts: dict) -> None:
+    monkeypatch.setattr("mmnet_edge.export.tensorrt.gpu_facts", lambda: facts)
+
+
+def test_engine_without_tensorrt(fake_engine, monkeypatch):
+    engine, sidecar = fake_engine
+    sidecar("10.7.0", "8.6")
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # not importable, whatever is installed
+    with pytest.raises(BackendUnavailableError, match=r"TensorRT is not installed: pip install"):
+        Runtime(engine, align=False)
+
+
+def test_engine_without_its_sidecar(fake_engine, fake_tensorrt, monkeypatch):
+    engine, _ = fake_engine
+    set_gpu(monkeypatch, {"name": "GPU", "compute_capability": "8.6"})
+    with pytest.raises(
+        EngineCompatibilityError, match=r"sidecar model\.fp16\.engine\.json is missing"
+    ):
+        Runtime(engine, align=False)
+
+
+def test_engine_without_a_gpu(fake_engine, fake_tensorrt, monkeypatch):
+    engine, sidecar = fake_engine
+    sidecar("10.7.0", "8.6")
+    set_gpu(monkeypatch, {})
+    with pytest.raises(BackendUnavailableError, match="needs a CUDA device; none is visible"):
+        Runtime(engine, align=False)
+
+
+def test_engine_for_another_gpu_or_tensorrt(fake_engine, fake_tensorrt, monkeypatch):
+    engine, sidecar = fake_engine
+    set_gpu(monkeypatch, {"name": "GPU", "compute_capability": "8.6"})
+    sidecar("10.7.0", "8.7")  # built on a Jetson Orin
+    with pytest.raises(
+        EngineCompatibilityError, match=r"compute capability 8\.7 \(Jetson Orin\), this GPU is 8\.6"
+    ):
+        Runtime(engine, align=False)
+    sidecar("10.3.0", "8.6")  # built with another TensorRT
+    with pytest.raises(
+        EngineCompatibilityError, match=r"TensorRT 10\.3\.0, this machine has 10\.7\.0"
+    ):
         Runtime(engine, align=False)
 
 
