@@ -241,6 +241,7 @@ def fake_engine(tmp_path, onnx_model):
 
     def sidecar(trt_version: str, cc: str) -> None:
         side = {"tensorrt_version": trt_version, "metadata": meta, "precision": "fp16"}
+        side["format"] = "mmnet-edge-engine/1"
         side["gpu"] = {"name": "Jetson Orin" if cc == "8.7" else "GPU", "compute_capability": cc}
         (tmp_path / "model.fp16.engine.json").write_text(json.dumps(side))
 
@@ -257,48 +258,65 @@ def fake_tensorrt(monkeypatch):
     return trt
 
 
-def set_gpu(monkeypatch, facts: dict) -> None:
-    monkeypatch.setattr("mmnet_edge.export.tensorrt.gpu_facts", lambda: facts)
+class FakeBuffers:
+    """Injected device buffers that report ``facts`` (the runner's buffer seam)."""
+
+    name = "fake"
+    supports_graphs = False
+
+    def __init__(self, facts: dict) -> None:
+        self.facts = facts
+        self.destroyed = False
+
+    def device_facts(self) -> dict:
+        return self.facts
+
+    def destroy(self) -> None:
+        self.destroyed = True
 
 
 def test_engine_without_tensorrt(fake_engine, monkeypatch):
     engine, sidecar = fake_engine
     sidecar("10.7.0", "8.6")
     monkeypatch.setitem(sys.modules, "tensorrt", None)  # not importable, whatever is installed
-    with pytest.raises(BackendUnavailableError, match=r"TensorRT is not installed: pip install"):
-        Runtime(engine, align=False)
-
-
-def test_engine_without_its_sidecar(fake_engine, fake_tensorrt, monkeypatch):
-    engine, _ = fake_engine
-    set_gpu(monkeypatch, {"name": "GPU", "compute_capability": "8.6"})
     with pytest.raises(
-        EngineCompatibilityError, match=r"sidecar model\.fp16\.engine\.json is missing"
+        BackendUnavailableError,
+        match=r"TensorRT not installed.*pip install 'mmnet-edge\[tensorrt\]'",
     ):
         Runtime(engine, align=False)
 
 
-def test_engine_without_a_gpu(fake_engine, fake_tensorrt, monkeypatch):
+def test_engine_without_its_sidecar(fake_engine, fake_tensorrt):
+    engine, _ = fake_engine
+    buffers = FakeBuffers({"name": "GPU", "compute_capability": "8.6"})
+    with pytest.raises(
+        EngineCompatibilityError, match=r"sidecar model\.fp16\.engine\.json is missing"
+    ):
+        Runtime(engine, align=False, buffers=buffers)
+
+
+def test_engine_without_a_gpu(fake_engine, fake_tensorrt):
     engine, sidecar = fake_engine
     sidecar("10.7.0", "8.6")
-    set_gpu(monkeypatch, {})
+    buffers = FakeBuffers({})
     with pytest.raises(BackendUnavailableError, match="needs a CUDA device; none is visible"):
-        Runtime(engine, align=False)
+        Runtime(engine, align=False, buffers=buffers)
+    assert buffers.destroyed  # nothing leaks on the way out
 
 
-def test_engine_for_another_gpu_or_tensorrt(fake_engine, fake_tensorrt, monkeypatch):
+def test_engine_for_another_gpu_or_tensorrt(fake_engine, fake_tensorrt):
     engine, sidecar = fake_engine
-    set_gpu(monkeypatch, {"name": "GPU", "compute_capability": "8.6"})
+    gpu = {"name": "GPU", "compute_capability": "8.6"}
     sidecar("10.7.0", "8.7")  # built on a Jetson Orin
     with pytest.raises(
         EngineCompatibilityError, match=r"compute capability 8\.7 \(Jetson Orin\), this GPU is 8\.6"
     ):
-        Runtime(engine, align=False)
+        Runtime(engine, align=False, buffers=FakeBuffers(gpu))
     sidecar("10.3.0", "8.6")  # built with another TensorRT
     with pytest.raises(
         EngineCompatibilityError, match=r"TensorRT 10\.3\.0, this machine has 10\.7\.0"
     ):
-        Runtime(engine, align=False)
+        Runtime(engine, align=False, buffers=FakeBuffers(gpu))
 
 
 def test_cpu_int8_prefers_the_cpu_target_model(tmp_path):

@@ -51,10 +51,8 @@ class TrtRunner(BaseRunner):
     containers: ClassVar[tuple[str, ...]] = ("engine",)
     devices: ClassVar[tuple[str, ...]] = ("cuda",)
     precisions: ClassVar[dict[str, tuple[str, ...]]] = {"cuda": ("fp32", "fp16", "int8")}
-    requires: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("tensorrt",),
-        ("cuda", "pycuda"),
-    )
+    # cuda-python or pycuda is needed too, unless buffers are injected; open_buffers says so
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (("tensorrt",),)
     extra: ClassVar[str] = "tensorrt"
     serialize_runs = True
 
@@ -109,7 +107,13 @@ class TrtRunner(BaseRunner):
             else open_buffers(choice, device_index(self.device))
         )
         try:
-            check_engine_compatibility(manifest, str(trt.__version__), buffers_.device_facts())
+            gpu = buffers_.device_facts()
+            if not gpu:
+                raise BackendUnavailableError(
+                    f"{path.name}: a TensorRT engine needs a CUDA device; none is visible here "
+                    "(check the driver with nvidia-smi, or CUDA_VISIBLE_DEVICES)"
+                )
+            check_engine_compatibility(manifest, str(trt.__version__), gpu)
         except BaseException:
             buffers_.destroy()
             raise
