@@ -9,7 +9,6 @@ measurement have passed. Ctrl-C at any point returns what was measured so far.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +71,9 @@ class RunSettings:
 
 
 def _cuda() -> bool:
-    if importlib.util.find_spec("torch") is None:
+    from mmnet_edge.runtime.runner import has_module
+
+    if not has_module("torch"):
         return False
     import torch
 

@@ -115,6 +115,9 @@ def train(**o: object) -> None:
     OUTPUT/folds/ (finished folds are skipped on rerun) and OUTPUT/model.safetensors, a final
     model trained on every subject for the same fixed epoch count.
     """
+    from mmnet_edge.cli.options import require_train_extra
+
+    require_train_extra("train", ("torch",))
     from dataclasses import replace
 
     from mmnet_edge.synth import SyntheticConfig
