@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mmnet_edge._lazy import lazy_attributes
 from mmnet_edge._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -15,9 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Prediction", "Runtime", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("Runtime", "Prediction"):
-        from mmnet_edge.runtime import runtime as _rt
-
-        return getattr(_rt, name)
-    raise AttributeError(f"module 'mmnet_edge' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    globals(),
+    {"Runtime": "mmnet_edge.runtime.runtime", "Prediction": "mmnet_edge.runtime.prediction"},
+)

@@ -29,6 +29,7 @@ from mmnet_edge.align.io import (
     list_images,
     read_image,
 )
+from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
 from mmnet_edge.errors import InputError, OutputError
 
 MANIFEST = "align.json"
@@ -131,41 +132,21 @@ def _frames(
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
-    """Write one crop via a temporary name, so a failed write never leaves a partial PNG."""
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    try:
-        ok = cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    except cv2.error as exc:
-        ok = False
-        detail = f": {exc}"
-    else:
-        detail = ""
-    if not ok:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(
-            f"could not write {path}{detail}; check that the disk has space and the folder is "
-            "writable, then rerun (finished clips are kept, this one is redone)"
-        )
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"could not write {path}: {exc}") from exc
+    """Write one crop atomically, so a failed write never leaves a partial PNG."""
+    with atomic_path(path) as tmp:
+        try:
+            ok = cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        except cv2.error as exc:
+            raise OutputError(f"could not write {path}: {exc}") from exc
+        if not ok:
+            raise OutputError(
+                f"could not write {path}; check that the disk has space and the folder is "
+                "writable, then rerun (finished clips are kept, this one is redone)"
+            )
 
 
 def _write_manifest(path: Path, record: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, indent=1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(
-            f"could not write {path}: {exc}; free disk space or fix permissions and rerun"
-        ) from exc
+    atomic_write_text(path, json.dumps(record, indent=1))
 
 
 def align_to_disk(

@@ -30,7 +30,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)
     except OSError as exc:
         raise ArtifactWriteError(
-            f"cannot write {path}: {exc.strerror or exc}; choose a writable output directory"
+            f"could not write {path}: {exc.strerror or exc}; choose a writable output directory"
         ) from exc
     tmp = Path(tmp_name)
     try:
@@ -44,7 +44,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ArtifactWriteError(
-            f"cannot write {path}: {exc.strerror or exc}; check free space and permissions"
+            f"could not write {path}: {exc.strerror or exc}; check free space and permissions"
         ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)

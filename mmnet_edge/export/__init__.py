@@ -8,14 +8,10 @@ Imported lazily: ``import mmnet_edge.export`` loads neither torch nor onnx.
 
 from __future__ import annotations
 
-from typing import Any
+from mmnet_edge._lazy import lazy_attributes
 
 __all__ = ["ExportResult", "ExportSettings", "export_model"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from mmnet_edge.export import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'mmnet_edge.export' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(
+    __name__, globals(), {n: "mmnet_edge.export.pipeline" for n in __all__}
+)
