@@ -134,6 +134,11 @@ class Context:
         self.engines: dict[str, Path] = {}
         self.timings: dict[str, float] = {}
 
+    def load_tensorrt(self) -> None:
+        from mmnet_edge.artifacts.platform import import_tensorrt
+
+        self.trt = import_tensorrt()
+
     # prerequisites, each a Skip with the reason when missing
     def need_gpu(self) -> None:
         if not self.gpu:
@@ -194,9 +199,7 @@ def step_environment(ctx: Context) -> tuple[str, dict[str, Any]]:
 
         ctx.torch_cuda = bool(torch.cuda.is_available())
     if ctx.gpu and has_module("tensorrt"):
-        from mmnet_edge.artifacts.platform import import_tensorrt
-
-        ctx.trt = import_tensorrt()
+        ctx.load_tensorrt()
     env = {
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()} {platform.release()}",

@@ -4,10 +4,17 @@ Written against the name-based I/O API present in TensorRT 8.6, 10.x and 11.x
 (``num_io_tensors``, ``get_tensor_name``, ``get_tensor_mode``, ``get_tensor_dtype``,
 ``get_tensor_profile_shape``, ``set_input_shape``, ``set_tensor_address``,
 ``execute_async_v3``). Device buffers via cuda-python or pycuda
-(:mod:`~mmnet_edge.runtime.cuda_buffers`), sized once for the profile's maximum batch;
-page-locked host staging buffers. ``cuda_graph=True`` captures one CUDA graph per batch
-size (cuda-python only) and replays it. An execution context is not re-entrant, so
-calls are serialised with a lock. Not runnable on CPU-only machines: tests skip there.
+(:mod:`~mmnet_edge.runtime.cuda_buffers`), allocated once for the profile's maximum batch
+(as the engine reports it) with page-locked host staging buffers, freed and the stream
+destroyed only on close. Every CUDA/TensorRT call runs inside ``buffers.bind()`` (the
+runner's device — ``cuda:N`` — or pycuda's primary context, on whichever thread calls).
+Activation checks each I/O tensor's mode, dtype, location and shape; sets
+``engine_host_code_allowed`` for version-compatible engines and ``DLA_core`` for DLA
+engines before deserializing. Run-time TensorRT failures raise
+:class:`~mmnet_edge.errors.BackendExecutionError`. ``cuda_graph=True`` captures one CUDA
+graph per batch size (cuda-python only) and replays it. An execution context is not
+re-entrant, so calls are serialised with a lock. Lifecycle tests use doubles
+(``tests/test_trt_lifecycle.py``); real runs need a GPU (``mmnet-edge doctor --acceptance``).
 """
 
 from __future__ import annotations
