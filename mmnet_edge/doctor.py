@@ -116,7 +116,11 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
     cuda_dev = cuda_device_facts()  # cuda-python: works on Jetson, where nvidia-smi is missing
     if cuda_dev and not gpus:
         gpus = [f"{cuda_dev['name']}, compute {cuda_dev['compute_capability']} (cuda-python)"]
-    add(Check("gpu", bool(gpus) or cuda_ok, "; ".join(gpus) if gpus else "no NVIDIA GPU found"))
+    add(
+        Check(
+            "gpu", bool(cuda_dev) or bool(gpus), "; ".join(gpus) if gpus else "no NVIDIA GPU found"
+        )
+    )
     jetson = jetson_facts()
     if jetson:
         add(Check("jetson", True, "; ".join(f"{k}: {v}" for k, v in jetson.items())))
@@ -146,12 +150,18 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
     ]
     if cuda_ok:
         r.can_do.append("train / run / bench with PyTorch CUDA (FP32, FP16)")
-    if trt_v and (gpus or cuda_ok or cuda_dev) and buf:
+    # TensorRT decisions rest on cuda-python's device query only: torch may be a CPU build
+    # (PyPI torch on Jetson) and nvidia-smi is missing on Jetson
+    if trt_v and cuda_dev and buf:
         r.can_do.append("build and run TensorRT engines (export --fp16/--int8)")
     else:
         r.cannot_do.append(
             "TensorRT engines: "
-            + ("TensorRT not installed" if not trt_v else "no CUDA device or buffer library")
+            + (
+                "TensorRT not installed"
+                if not trt_v
+                else "no CUDA device seen by cuda-python, or no buffer library"
+            )
             + " — export writes the ONNX files; build the engine on the target (e.g. the Jetson)"
         )
     if detector_ok:

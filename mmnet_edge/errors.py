@@ -51,6 +51,10 @@ class EngineCompatibilityError(MMNetEdgeError):
     """A TensorRT engine was built for another GPU, TensorRT version or model."""
 
 
+class BackendExecutionError(MMNetEdgeError):
+    """An inference backend failed while running (TensorRT enqueue, a CUDA copy): not the input."""
+
+
 class CalibrationError(MMNetEdgeError):
     """A calibration set or INT8 quantization step cannot be used."""
 
@@ -74,6 +78,7 @@ ArtifactWriteError = OutputError
 __all__ = [
     "AlignmentError",
     "ArtifactWriteError",
+    "BackendExecutionError",
     "BackendUnavailableError",
     "CalibrationError",
     "CheckpointError",

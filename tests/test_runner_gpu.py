@@ -12,15 +12,18 @@ import json
 import numpy as np
 import pytest
 
+from mmnet_edge.artifacts.platform import gpu_facts
 from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError, InputError
 from mmnet_edge.runtime import open_runner
 
 torch = pytest.importorskip("torch")
 HAS_CUDA = bool(torch.cuda.is_available())
+HAS_CUDA_RT = bool(gpu_facts(0))  # what TensorRT decisions use (cuda-python), never torch
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (torch.cuda unavailable)")
 needs_trt = pytest.mark.skipif(
-    not (HAS_TRT and HAS_CUDA), reason="TensorRT and a CUDA device are needed"
+    not (HAS_TRT and HAS_CUDA_RT),
+    reason="TensorRT and a CUDA device seen by cuda-python are needed",
 )
 S = 112
 
@@ -69,8 +72,8 @@ def cpu_ref(ckpt, on, ap):
 
 @pytest.fixture(scope="module")
 def engine(tiny_checkpoint, tmp_path_factory):
-    if not (HAS_TRT and HAS_CUDA):
-        pytest.skip("TensorRT and a CUDA device are needed")
+    if not (HAS_TRT and HAS_CUDA_RT):
+        pytest.skip("TensorRT and a CUDA device seen by cuda-python are needed")
     from mmnet_edge.export.onnx import export_onnx
     from mmnet_edge.export.tensorrt import EngineOptions, build_engine
 

@@ -85,6 +85,18 @@ def gpu_facts(device: int = 0, cudart: Any = None) -> dict[str, Any]:
     return facts
 
 
+def select_device(device: int = 0, cudart: Any = None) -> None:
+    """``cudaSetDevice(device)`` on this thread (TensorRT builds and runs on the current one)."""
+    rt = cudart if cudart is not None else import_cudart()
+    err = rt.cudaSetDevice(int(device))
+    err = err[0] if isinstance(err, tuple) else err
+    if int(err) != 0:
+        raise BackendUnavailableError(
+            f"cannot select CUDA device {device} ({getattr(err, 'name', err)}): check "
+            "CUDA_VISIBLE_DEVICES and the driver"
+        )
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text(errors="replace").strip("\x00\n ")
@@ -126,7 +138,8 @@ def nvidia_smi_gpus() -> list[str]:
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"10.3.0.30"`` → ``(10, 3, 0, 30)`` (digits of each dotted part, up to a non-number)."""
     parts = []
     for p in str(version).split("."):
         digits = "".join(ch for ch in p if ch.isdigit())
@@ -144,7 +157,7 @@ def check_engine_compatibility(manifest: Any, trt_version: str, gpu: dict[str, A
     on the same or a newer TensorRT of the same major version, never an older one.
     """
     built = str(manifest.get("tensorrt_version", "?"))
-    have_v, built_v = _version_tuple(trt_version), _version_tuple(built)
+    have_v, built_v = version_tuple(trt_version), version_tuple(built)
     if manifest.get("version_compatible"):
         if not built_v or have_v[:1] != built_v[:1] or have_v < built_v[: len(have_v)]:
             raise EngineCompatibilityError(

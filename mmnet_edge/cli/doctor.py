@@ -1,8 +1,9 @@
-"""``mmnet-edge doctor``."""
+"""``mmnet-edge doctor`` (and ``--acceptance``: the one command that proves the GPU half)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -10,8 +11,23 @@ import click
 @click.command()
 @click.option("--detector", default=None, help="Face detector model path to check.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def doctor(detector: str | None, as_json: bool) -> None:
+@click.option(
+    "--acceptance",
+    is_flag=True,
+    help="Run the GPU acceptance suite (TensorRT, CUDA buffers, ORT GPU, DLA); exit 1 on a "
+    "failure. Writes benchmarks/results/<device>/acceptance.{json,md}.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the acceptance report (default benchmarks/results/<device>/).",
+)
+def doctor(detector: str | None, as_json: bool, acceptance: bool, output: Path | None) -> None:
     """Print the environment and what mmnet-edge can do on this machine."""
+    if acceptance:
+        _acceptance(output, as_json)
+        return
     from mmnet_edge.doctor import run_doctor
 
     report = run_doctor(detector)
@@ -34,3 +50,19 @@ def doctor(detector: str | None, as_json: bool) -> None:
         console.print(f"[green]✓[/] {escape(item)}")
     for item in report.cannot_do:
         console.print(f"[yellow]✗[/] {escape(item)}")
+
+
+def _acceptance(output: Path | None, as_json: bool) -> None:
+    from mmnet_edge.acceptance import run_acceptance
+
+    def echo(step) -> None:  # noqa: ANN001
+        if not as_json:
+            click.echo(f"[{step.status:>7}] {step.name}: {step.detail}", err=True)
+
+    report, folder = run_acceptance(output, echo=echo)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(report.verdict)
+        click.echo(f"report: {folder / 'acceptance.md'} and acceptance.json")
+    raise SystemExit(report.exit_code)

@@ -63,6 +63,11 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option("--hardware-compatibility", type=click.Choice(["ampere_plus"]), default=None)
 @click.option("--version-compatible", is_flag=True, default=None)
 @click.option("--opset", type=click.IntRange(17, 21), default=17, show_default=True)
+@click.option(
+    "--decompose-layernorm",
+    is_flag=True,
+    help="Write LayerNorm as elementary ops (for TensorRT 8.5 / JetPack 5, see docs/jetson.md).",
+)
 @click.option("--no-validate", is_flag=True, help="Skip validation against PyTorch/FP32.")
 @click.option("--force", is_flag=True, help="Rebuild variants even if they match their source.")
 @click.option(
@@ -91,6 +96,7 @@ def export(
     hardware_compatibility,
     version_compatible,
     opset,
+    decompose_layernorm,
     no_validate,
     force,
     calib,
@@ -132,6 +138,7 @@ def export(
             setattr(settings.engine, key, value)
     settings.fmt, settings.opset, settings.validate = fmt, opset, not no_validate
     settings.force, settings.calib = force, calib
+    settings.decompose_layernorm = decompose_layernorm
     if calib_method:
         settings.calib_method = calib_method
     try:

@@ -14,9 +14,19 @@ from mmnet_edge.artifacts.files import atomic_write_bytes
 from mmnet_edge.artifacts.formats import INPUT_NAMES, resolve_onnx_variant
 from mmnet_edge.artifacts.manifests import EngineManifest
 from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
-from mmnet_edge.artifacts.platform import gpu_facts, import_tensorrt, jetson_facts
+from mmnet_edge.artifacts.platform import (
+    gpu_facts,
+    import_tensorrt,
+    jetson_facts,
+    select_device,
+)
 from mmnet_edge.errors import BackendUnavailableError, ExportError
-from mmnet_edge.export.engine_options import EngineOptions, detect_features
+from mmnet_edge.export.engine_options import (
+    EngineOptions,
+    TensorRTFeatures,
+    check_dla_request,
+    detect_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,48 +53,93 @@ class EngineResult:
     seconds: float = 0.0
 
 
+def count_dla_layers(layer_info: str) -> int:
+    """Layers an engine runs on the DLA, from ``IEngineInspector.get_engine_information(
+    LayerInformationFormat.JSON)``.
+
+    With ``ProfilingVerbosity.DETAILED`` each layer is an object whose ``LayerType`` names
+    the DLA for DLA subgraphs; with names only, DLA subgraphs are ``{ForeignNode[...]}``
+    layers framed by ``… to nvm`` / ``… from nvm`` transfers (trtexec's layer list of a DLA
+    engine; a GPU Myelin ForeignNode has no such transfers). One fused DLA subgraph counts
+    as one layer.
+    """
+    import json
+
+    try:
+        layers = json.loads(layer_info).get("Layers", [])
+    except (ValueError, AttributeError):
+        return 0
+    typed = [lay for lay in layers if isinstance(lay, dict) and "LayerType" in lay]
+    if typed:
+        return sum("dla" in str(lay["LayerType"]).lower() for lay in typed)
+    names = [str(lay.get("Name", "")) if isinstance(lay, dict) else str(lay) for lay in layers]
+    if not any(n.endswith((" to nvm", " from nvm")) for n in names):
+        return 0
+    return sum(n.startswith("{ForeignNode[") for n in names)
+
+
+def _inspect_dla(trt: Any, logger: Any, serialized: Any, dla_core: int) -> int:
+    """Deserialize the fresh engine on ``dla_core`` and count its DLA layers."""
+    runtime = trt.Runtime(logger)
+    runtime.DLA_core = dla_core
+    engine = runtime.deserialize_cuda_engine(bytes(serialized))
+    if engine is None:
+        raise ExportError("TensorRT could not deserialize the DLA engine it just built")
+    inspector = engine.create_engine_inspector()
+    info = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    return count_dla_layers(str(info))
+
+
 def build_engine(
     onnx_fp32: Path,
     output: Path,
     options: EngineOptions,
     calibrator: Any = None,
+    *,
+    tensorrt: Any = None,
+    cudart: Any = None,
 ) -> EngineResult:
     """Build a TensorRT engine from the exported ONNX files.
 
     ``onnx_fp32`` is ``model.onnx``; FP16/INT8 strongly typed builds read the sibling
     ``model.fp16.onnx`` / ``model.int8.onnx``. ``calibrator`` (TensorRT ≤ 10.x only) selects
-    the deprecated implicit INT8 path on the FP32 graph.
+    the deprecated implicit INT8 path on the FP32 graph; its batch must be the profile's opt
+    batch (:func:`mmnet_edge.calibration.legacy.make_entropy_calibrator` does that).
+    DLA builds (``options.dla_core``) are weakly typed FP16 (INT8 only with a calibrator),
+    refused where TensorRT has no DLA, and fail when no layer ends up on the DLA.
+    ``tensorrt`` / ``cudart`` may be injected (lifecycle tests); by default the installed
+    ``tensorrt`` and cuda-python are used.
     """
     options.validate()
-    trt = import_tensorrt()
+    trt = tensorrt if tensorrt is not None else import_tensorrt()
     feats = detect_features(trt)
-    gpu = gpu_facts()
+    gpu = gpu_facts(options.device, cudart=cudart)
     if not gpu:
         raise BackendUnavailableError(
-            "TensorRT is installed but no CUDA device is visible: build the engine on the "
-            "machine that will run it (engines are specific to the GPU and TensorRT version)"
+            f"TensorRT is installed but CUDA device {options.device} is not visible (cuda-python "
+            "found none): build the engine on the machine that will run it (engines are "
+            "specific to the GPU and the TensorRT version)"
         )
+    if options.hardware_compatibility and gpu.get("integrated"):
+        raise ExportError(
+            f"--hardware-compatibility {options.hardware_compatibility} is for discrete GPUs; "
+            f"{gpu.get('name')} is integrated (Jetson): build without it, on the device"
+        )
+    select_device(options.device, cudart=cudart)
     t0 = time.perf_counter()
-    strongly = (
-        options.strongly_typed if options.strongly_typed is not None else feats.strongly_typed
-    )
-    if strongly and not feats.strongly_typed:
-        raise ExportError(f"TensorRT {feats.version} has no strongly typed networks (needs ≥ 10)")
-    if not strongly and not feats.precision_flags and options.precision != "fp32":
-        raise ExportError(f"TensorRT {feats.version} has no precision flags; use strongly typed")
-    if calibrator is not None:
-        if not feats.implicit_calibrators:
-            raise ExportError(
-                f"TensorRT {feats.version} removed implicit INT8 calibrators: use the Q/DQ model "
-                "(`mmnet-edge export --int8 --calib CALIB.npz`)"
-            )
-        strongly = False
+    strongly = _typing(feats, options, calibrator)
     source = onnx_fp32
     if strongly or (options.precision == "int8" and calibrator is None):
         source = choose_onnx_for_precision(onnx_fp32, options.precision)
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
+    if options.dla_core is not None and options.dla_core >= int(builder.num_DLA_cores):
+        raise ExportError(
+            f"DLA core {options.dla_core} requested, {gpu.get('name')} has "
+            f"{builder.num_DLA_cores} DLA core(s) (Orin Nano and desktop GPUs have none): "
+            "drop --dla-core"
+        )
     flags = 0
     if feats.explicit_batch_flag:  # required on 8.x, a deprecated no-op on 10.x, gone in 11
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
@@ -102,8 +157,6 @@ def build_engine(
         config.set_flag(trt.BuilderFlag.FP16)  # INT8 builds fall back to FP16, not FP32
         if options.precision == "int8":
             config.set_flag(trt.BuilderFlag.INT8)
-    if feats.implicit_calibrators and calibrator is not None:
-        config.int8_calibrator = calibrator  # deprecated since 10.1, removed in 11
     if options.builder_optimization_level is not None:
         if not feats.optimization_level:
             raise ExportError(f"TensorRT {feats.version} has no builder optimization level")
@@ -112,6 +165,7 @@ def build_engine(
         config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = options.dla_core
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # inspector layer types
     if options.hardware_compatibility:
         if not feats.hardware_compatibility:
             raise ExportError(f"TensorRT {feats.version} has no hardware compatibility levels")
@@ -129,6 +183,10 @@ def build_engine(
     for name in INPUT_NAMES:
         profile.set_shape(name, (lo, 3, s, s), (opt, 3, s, s), (hi, 3, s, s))
     config.add_optimization_profile(profile)
+    if feats.implicit_calibrators and calibrator is not None:
+        _check_calibrator_batch(calibrator, opt)
+        config.int8_calibrator = calibrator  # deprecated since 10.1, removed in 11
+        config.set_calibration_profile(profile)  # required with dynamic shapes
 
     onnx_sha = file_sha256(source)
     cache_file = None
@@ -141,6 +199,16 @@ def build_engine(
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ExportError("TensorRT failed to build the engine (see the TensorRT log above)")
+    dla_layers = None
+    if options.dla_core is not None:
+        dla_layers = _inspect_dla(trt, logger, serialized, options.dla_core)
+        if dla_layers == 0:
+            raise ExportError(
+                f"no layer of {source.name} runs on DLA core {options.dla_core} (everything "
+                "fell back to the GPU): this would be a slower GPU engine; build without "
+                "--dla-core"
+            )
+        log.info("%d layer(s) run on DLA core %d", dla_layers, options.dla_core)
     output = Path(output)
     atomic_write_bytes(output, bytes(serialized))
     if cache_file is not None:
@@ -158,6 +226,7 @@ def build_engine(
         jetson=jetson_facts(),
         host=platform.node(),
         dla_core=options.dla_core,
+        dla_layers=dla_layers,
         hardware_compatibility=options.hardware_compatibility,
         version_compatible=options.version_compatible,
         onnx=source.name,
@@ -168,3 +237,36 @@ def build_engine(
     )
     sidecar = manifest.write(output)
     return EngineResult(output, sidecar, manifest, time.perf_counter() - t0)
+
+
+def _typing(feats: TensorRTFeatures, options: EngineOptions, calibrator: Any) -> bool:
+    """Strongly typed (precision from the ONNX) or weakly typed (builder flags)?"""
+    if options.dla_core is not None:
+        check_dla_request(feats, options, calibrator)
+        return False  # DLA: weakly typed FP16 (INT8 through a calibrator) on TensorRT ≤ 10
+    strongly = (
+        options.strongly_typed if options.strongly_typed is not None else feats.strongly_typed
+    )
+    if strongly and not feats.strongly_typed:
+        raise ExportError(f"TensorRT {feats.version} has no strongly typed networks (needs ≥ 10)")
+    if not strongly and not feats.precision_flags and options.precision != "fp32":
+        raise ExportError(f"TensorRT {feats.version} has no precision flags; use strongly typed")
+    if calibrator is not None:
+        if not feats.implicit_calibrators:
+            raise ExportError(
+                f"TensorRT {feats.version} removed implicit INT8 calibrators: use the Q/DQ model "
+                "(`mmnet-edge export --int8 --calib CALIB.npz`)"
+            )
+        if options.precision != "int8":
+            raise ExportError("a calibrator is for INT8 builds; pass precision='int8'")
+        strongly = False
+    return strongly
+
+
+def _check_calibrator_batch(calibrator: Any, opt: int) -> None:
+    batch = int(calibrator.get_batch_size())
+    if batch != opt:
+        raise ExportError(
+            f"the calibrator feeds batches of {batch}, the calibration profile's opt batch is "
+            f"{opt}: make it with make_entropy_calibrator(..., profile=options.batch)"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 import time
@@ -165,6 +166,41 @@ def validate_onnx(
     return report
 
 
+class DecomposedLayerNorm(torch.nn.Module):
+    """``nn.LayerNorm`` written as ReduceMean/Sub/Mul/Add/Sqrt/Div, for TensorRT < 8.6
+    (JetPack 5: TensorRT 8.5.2), whose ONNX parser has no ``LayerNormalization``."""
+
+    def __init__(self, ln: torch.nn.LayerNorm) -> None:
+        super().__init__()
+        self.dims = tuple(range(-len(ln.normalized_shape), 0))
+        self.eps = float(ln.eps)
+        self.weight = ln.weight
+        self.bias = ln.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(self.dims, keepdim=True)
+        centred = x - mean
+        var = (centred * centred).mean(self.dims, keepdim=True)
+        y = centred / torch.sqrt(var + self.eps)
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+
+def decompose_layernorms(model: torch.nn.Module) -> tuple[torch.nn.Module, int]:
+    """A copy of ``model`` with every ``nn.LayerNorm`` replaced by :class:`DecomposedLayerNorm`."""
+    out = copy.deepcopy(model)
+    count = 0
+    for parent in list(out.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.LayerNorm):
+                setattr(parent, name, DecomposedLayerNorm(child))
+                count += 1
+    return out, count
+
+
 def _simplify(path: Path) -> bool:
     if importlib.util.find_spec("onnxslim") is None:
         return False
@@ -190,6 +226,7 @@ def export_onnx(
     atol: float = 1e-4,
     rtol: float = 1e-3,
     validation_batches: tuple[int, ...] = (1, 4),
+    decompose_layernorm: bool = False,
 ) -> OnnxExportResult:
     """Export a checkpoint to ONNX (inputs ``onset``, ``apex``; output ``logits``).
 
@@ -199,6 +236,10 @@ def export_onnx(
     :class:`ValidationError` when ``|onnx − torch| > atol + rtol·|torch|`` anywhere.
     Everything happens on a temporary file: ``output`` is replaced only by a graph that
     passed, so a failed export never destroys a good model.
+
+    ``decompose_layernorm=True`` writes every LayerNorm as elementary ops (no
+    ``LayerNormalization`` node) for TensorRT 8.5 (JetPack 5); the graph is validated
+    against the *original* PyTorch model, so the rewrite is checked by the comparator.
     """
     t0 = time.perf_counter()
     if opset < 17:
@@ -206,6 +247,9 @@ def export_onnx(
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     output = Path(output)
     model = ckpt.model.eval().float().cpu()
+    exported_model = model
+    if decompose_layernorm:
+        exported_model, _ = decompose_layernorms(model)
     s = ckpt.metadata.input_size
     dummy = torch.randn(1, 3, s, s)
     axes = {n: {0: BATCH_AXIS} for n in (*INPUT_NAMES, OUTPUT_NAME)} if dynamic_batch else None
@@ -213,6 +257,8 @@ def export_onnx(
     meta.precision = "fp32"
     meta.source_checkpoint_sha256 = ckpt.sha256
     meta.extra = {**meta.extra, "opset": opset, **_cost(meta)}
+    if decompose_layernorm:
+        meta.extra["layernorm"] = "decomposed"
     report = None
     simplified = False
     with atomic_path(output) as tmp:
@@ -220,7 +266,7 @@ def export_onnx(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    model,
+                    exported_model,
                     (dummy, dummy),
                     str(tmp),
                     dynamo=False,
@@ -255,6 +301,11 @@ def export_onnx(
                     "--no-validate to keep the graph anyway"
                 )
         ops = sorted({n.op_type for n in onnx.load(str(tmp)).graph.node})
+        if decompose_layernorm and "LayerNormalization" in ops:
+            raise ExportError(
+                "LayerNormalization survived decomposition (a graph simplifier fused it back?); "
+                "export with simplify=False"
+            )
     return OnnxExportResult(output, opset, ops, meta, simplified, report, time.perf_counter() - t0)
 
 

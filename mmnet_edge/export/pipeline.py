@@ -45,6 +45,7 @@ class ExportSettings:
     fmt: str = "onnx"  #: ``onnx`` or ``engine``
     precision: str = "fp32"  #: the precision asked for (fp16/int8 add ONNX variants)
     opset: int = 17
+    decompose_layernorm: bool = False  #: no LayerNormalization node (TensorRT 8.5 / JetPack 5)
     validate: bool = True
     calib: Any = None  #: calibration set (.npz path or CalibrationSet); None → synthetic
     calib_method: str = "percentile"
@@ -167,7 +168,13 @@ def export_model(
 
         announce("ONNX export (FP32) + checker + validation against PyTorch")
         t0 = time.perf_counter()
-        res = export_onnx(model, output / "model.onnx", opset=s.opset, validate=s.validate)
+        res = export_onnx(
+            model,
+            output / "model.onnx",
+            opset=s.opset,
+            validate=s.validate,
+            decompose_layernorm=s.decompose_layernorm,
+        )
         v = res.validation
         detail = f"opset {res.opset}; " + (
             f"max abs err {v.max_abs_error:.2e}, rel {v.max_rel_error:.2e} "
