@@ -312,6 +312,7 @@ def test_io_is_bottom_layer_without_torch() -> None:
     allowed = {
         "mmnet_edge",
         "mmnet_edge._version",
+        "mmnet_edge._lazy",
         "mmnet_edge.errors",
         "mmnet_edge.io",
         "mmnet_edge.io.images",
