@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.cli.numbers import FRACTION
+
 
 @click.group()
 def calibrate() -> None:
@@ -125,7 +127,7 @@ def build(
 @click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None)
 @click.option(
     "--max-uf1-drop",
-    type=click.FloatRange(0.0, 1.0),
+    type=FRACTION,
     default=None,
     help="Exit non-zero when an INT8 model loses more UF1 than this.",
 )
