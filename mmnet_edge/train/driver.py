@@ -173,8 +173,10 @@ def read_fold_record(rec_path: Path, ckpt_path: Path, fingerprint: str) -> FoldR
         return None
     try:
         saved = json.loads(rec_path.read_text(encoding="utf-8"))
-        if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
-            return None
+        if not isinstance(saved, dict):
+            raise TypeError("the record is not a JSON object")
+        if saved.get("fingerprint") != fingerprint:
+            return None  # other settings: train again (not damage)
         result = FoldResult(**{**saved["result"], "resumed": True})
         ys = (result.y_true, result.y_pred)
         if not all(isinstance(y, list) and all(type(v) is int for v in y) for y in ys):
