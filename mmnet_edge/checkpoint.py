@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from mmnet_edge.artifacts.files import atomic_path
@@ -42,7 +42,10 @@ def save_checkpoint(model: MMNet, metadata: ModelMetadata, path: PathLike) -> Pa
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
+        try:
+            save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
+        except SafetensorError as exc:  # its I/O errors are not OSError: make them one
+            raise OSError(f"safetensors: {exc}") from exc
     return path
 
 
