@@ -105,12 +105,17 @@ def check_calibrate(out: Path) -> None:
             assert "rebuild" in str(exc)
 
 
+def final_pngs(folder: Path) -> list[Path]:
+    """PNGs at final names (a kill may leave hidden ``.NAME.partial.png`` temporaries)."""
+    return [p for p in folder.glob("*.png") if not p.name.startswith(".")]
+
+
 def check_align(out: Path) -> None:
     manifest = out / "clip" / "align.json"
-    for png in (out / "clip").glob("*.png"):
+    for png in final_pngs(out / "clip"):
         assert cv2.imread(str(png)) is not None, f"{png} half-written"
     if manifest.exists():
-        assert len(list((out / "clip").glob("*.png"))) == 60
+        assert len(final_pngs(out / "clip")) == 60
 
 
 def check_train(out: Path) -> None:
