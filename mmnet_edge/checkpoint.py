@@ -41,9 +41,10 @@ def save_checkpoint(model: MMNet, metadata: ModelMetadata, path: PathLike) -> Pa
         raise CheckpointError("metadata.config differs from the model's config; they must match")
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    header = {METADATA_KEY: metadata.to_json(), "format": "pt"}
     with atomic_path(path) as tmp:
         try:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
+            save_file(tensors, str(tmp), metadata=header)
         except SafetensorError as exc:  # its I/O errors are not OSError: make them one
             raise OSError(f"safetensors: {exc}") from exc
     return path

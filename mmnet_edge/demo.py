@@ -283,8 +283,9 @@ def print_summary(res: DemoResult) -> None:
         print(f"predict on a real photo: {pr['label']} ({fmt(pr.get('confidence'), 2)})")
     else:
         print(f"predict on a real photo: skipped ({pr.get('reason', 'not run')})")
-    trt = s.get("tensorrt", {})
-    print(f"TensorRT: {trt.get('status')}" + (f" ({trt['reason']})" if trt.get("reason") else ""))
+    engine_step = s.get("tensorrt", {})
+    why = f" ({engine_step['reason']})" if engine_step.get("reason") else ""
+    print(f"TensorRT: {engine_step.get('status')}{why}")
     print(f"total {fmt(s['elapsed_s'] / 60, 1)} min. Artefacts:")
     for k, v in res.artefacts.items():
         print(f"  {k:<22} {v}")
