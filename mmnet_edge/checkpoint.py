@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from mmnet_edge.artifacts.files import atomic_path
@@ -39,10 +40,13 @@ def save_checkpoint(model: MMNet, metadata: ModelMetadata, path: PathLike) -> Pa
     if metadata.config != model.config:
         raise CheckpointError("metadata.config differs from the model's config; they must match")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    header = {METADATA_KEY: metadata.to_json(), "format": "pt"}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: metadata.to_json(), "format": "pt"})
+        try:
+            save_file(tensors, str(tmp), metadata=header)
+        except SafetensorError as exc:  # its I/O errors are not OSError: make them one
+            raise OSError(f"safetensors: {exc}") from exc
     return path
 
 
@@ -86,6 +90,47 @@ def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") ->
     model.load_state_dict(tensors, strict=True)
     model.to(map_location).eval()
     return Checkpoint(model, meta, path, file_sha256(path))
+
+
+@dataclass
+class ConvertedWeights:
+    """What :func:`convert_reference_weights` wrote."""
+
+    path: Path
+    metadata: ModelMetadata
+    dropped: list[str]
+
+
+def convert_reference_weights(
+    src: PathLike, dst: PathLike, class_names: Sequence[str] | None = None
+) -> ConvertedWeights:
+    """Convert an authors'-code MMNet state dict (``.pth``, read with
+    ``weights_only=True``: pickled code is refused) to a checkpoint at ``dst`` (atomic).
+
+    ``class_names``: one per output (default: CASME II's five for a 5-class model, else
+    ``class0``, ``class1``…).
+    """
+    from mmnet_edge.metadata import CASME2_CLASSES
+    from mmnet_edge.model import convert_reference_state_dict, load_reference_file
+
+    src = Path(src)
+    conv = convert_reference_state_dict(load_reference_file(str(src)))
+    n = conv.config.num_classes
+    if class_names:
+        names = tuple(c.strip() for c in class_names)
+    elif n == len(CASME2_CLASSES):
+        names = CASME2_CLASSES
+    else:
+        names = tuple(f"class{i}" for i in range(n))
+    model = MMNet(conv.config)
+    model.load_state_dict(conv.state_dict, strict=True)
+    meta = ModelMetadata(
+        config=conv.config,
+        class_names=names,
+        source_checkpoint_sha256=file_sha256(src),
+        training={"source": "authors' MMNet code", "converted_from": src.name},
+    )
+    return ConvertedWeights(save_checkpoint(model, meta, dst), meta, list(conv.dropped))
 
 
 def describe_checkpoint(path: PathLike) -> dict[str, object]:

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from mmnet_edge.artifacts.files import atomic_write_text
-from mmnet_edge.errors import MMNetEdgeError
+from mmnet_edge.errors import MMNetEdgeError, OutputError
+
+
+def fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
+    """A number for the console (``n/a`` when absent): never a raw 17-digit float."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "n/a"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 @dataclass
@@ -48,7 +55,12 @@ def run_demo(s: DemoSettings) -> DemoResult:
     from mmnet_edge.train import TrainConfig, train
 
     out = Path(s.output)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {out}: {exc.strerror or exc}; choose a writable --output folder"
+        ) from exc
     res = DemoResult()
     t_all = time.perf_counter()
 
@@ -124,7 +136,10 @@ def run_demo(s: DemoSettings) -> DemoResult:
         for name, v in rep["variants"].items()
     }
     for name, v in rep["variants"].items():
-        print(f"    {name}: top-1 agreement {v['top1_agreement']:.3f}, UF1 Δ {v.get('uf1_delta')}")
+        print(
+            f"    {name}: top-1 agreement {fmt(v.get('top1_agreement'))}, "
+            f"UF1 Δ {fmt(v.get('uf1_delta'), signed=True)}"
+        )
     res.artefacts["int8 report"] = out / "int8_report.md"
     _done(t0)
 
@@ -240,11 +255,14 @@ def print_summary(res: DemoResult) -> None:
     t = s["train"]
     print("\n================ mmnet-edge demo summary ================")
     print(
-        f"LOSO (leakage-free, fixed epochs): accuracy {t['accuracy']:.3f}, UF1 {t['uf1']:.3f}, "
-        f"UAR {t['uar']:.3f}  (chance UF1 ≈ {t['chance_uf1']:.2f})"
+        f"LOSO (leakage-free, fixed epochs): accuracy {fmt(t['accuracy'])}, UF1 {fmt(t['uf1'])}, "
+        f"UAR {fmt(t['uar'])}  (chance UF1 ≈ {fmt(t.get('chance_uf1'), 2)})"
     )
     for name, v in s.get("int8", {}).items():
-        print(f"INT8 {name}: top-1 agreement with FP32 {v['top1_agreement']:.3f}")
+        print(
+            f"INT8 {name}: top-1 agreement with FP32 {fmt(v.get('top1_agreement'))}, "
+            f"UF1 Δ {fmt(v.get('uf1_delta'), signed=True)}"
+        )
     print("latency (p50 ms per batch, this machine):")
     for r in s.get("bench", []):
         if r["status"] == "ok":
@@ -261,11 +279,13 @@ def print_summary(res: DemoResult) -> None:
     for (b, p), why in sorted(skipped.items()):
         print(f"  {b:<12} {p:<5} skipped: {why}")
     pr = s.get("predict", {})
-    print(f"predict on a real photo: {pr.get('label', pr.get('reason'))}")
-    print(
-        f"TensorRT: {s.get('tensorrt', {}).get('status')} "
-        f"({s.get('tensorrt', {}).get('reason', '')})"
-    )
-    print(f"total {s['elapsed_s'] / 60:.1f} min. Artefacts:")
+    if pr.get("status") == "ok":
+        print(f"predict on a real photo: {pr['label']} ({fmt(pr.get('confidence'), 2)})")
+    else:
+        print(f"predict on a real photo: skipped ({pr.get('reason', 'not run')})")
+    engine_step = s.get("tensorrt", {})
+    why = f" ({engine_step['reason']})" if engine_step.get("reason") else ""
+    print(f"TensorRT: {engine_step.get('status')}{why}")
+    print(f"total {fmt(s['elapsed_s'] / 60, 1)} min. Artefacts:")
     for k, v in res.artefacts.items():
         print(f"  {k:<22} {v}")

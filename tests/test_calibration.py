@@ -224,7 +224,6 @@ def test_max_uf1_drop_gate_cli(gate_case):
     assert "top-1 agreement" in ok.output
 
 
-@pytest.mark.xfail(strict=True, reason="bug (issue 15): --max-uf1-drop exits 0 with no INT8 model")
 def test_max_uf1_drop_without_an_int8_model_fails(gate_case):
     fp32, _, _, held_path, _ = gate_case
     args = ["calibrate", "report", "--fp32", str(fp32), "--data", str(held_path)]

@@ -3,8 +3,10 @@ an optional MediaPipe landmarker."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -68,6 +70,34 @@ class FaceDetector(Protocol):
     def detect(self, image_bgr: np.ndarray) -> list[Face]: ...
 
 
+_PROBE_SIDE = 64  # blank frame run once at construction to prove the model is YuNet
+
+
+@contextlib.contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Raise OpenCV's log level to errors for this block only.
+
+    OpenCV 5's new DNN graph engine logs "setPreferableTarget Targets are not supported by
+    the new graph engine for now" each time ``FaceDetectorYN`` is created: it only means
+    the (default CPU) target hint is ignored. Silenced here, not process-wide, so OpenCV's
+    other warnings still show. (The level is global to OpenCV while the block runs.)
+    """
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is None:  # builds without cv2.utils.logging
+        yield
+        return
+    with _LOG_LOCK:
+        previous = logging_api.getLogLevel()
+        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+        try:
+            yield
+        finally:
+            logging_api.setLogLevel(previous)
+
+
+_LOG_LOCK = threading.Lock()
+
+
 def _check_bgr(image_bgr: np.ndarray) -> None:
     if (
         not isinstance(image_bgr, np.ndarray)
@@ -110,19 +140,41 @@ class YuNetDetector:
                 f"this OpenCV ({cv2.__version__}) has no FaceDetectorYN; install "
                 "opencv-python-headless ≥ 4.5.4"
             )
+        how = f"obtain '{YUNET_FILE}' again from the OpenCV model zoo"
         try:
-            self._net = cv2.FaceDetectorYN.create(
-                str(self.model_path), "", (320, 320), score_threshold, nms_threshold, top_k
-            )
+            with quiet_opencv():  # OpenCV 5 warns "setPreferableTarget ..." on every create
+                self._net = cv2.FaceDetectorYN.create(
+                    str(self.model_path), "", (320, 320), score_threshold, nms_threshold, top_k
+                )
         except cv2.error as exc:
             raise DetectorUnavailableError(
-                f"{self.model_path} cannot be loaded as a YuNet model ({exc.err or exc}); "
-                f"obtain '{YUNET_FILE}' again from the OpenCV model zoo"
+                f"{self.model_path} cannot be loaded as a YuNet model ({exc.err or exc}); {how}"
             ) from exc
         self.max_side = int(max_side)
         self.coarse_side = None if coarse_side is None else int(coarse_side)
         self.coarse_min_face = float(coarse_min_face)
         self._input_size: tuple[int, int] | None = None
+        self._self_test(how)
+
+    def _self_test(self, how: str) -> None:
+        """Run one blank frame: a model that is not YuNet fails here, at construction, with
+        a typed error (not later, raw, in the middle of a prediction)."""
+        probe = np.zeros((_PROBE_SIDE, _PROBE_SIDE, 3), np.uint8)
+        try:
+            with quiet_opencv():
+                self._net.setInputSize((_PROBE_SIDE, _PROBE_SIDE))
+                _, rows = self._net.detect(probe)
+        except cv2.error as exc:
+            raise DetectorUnavailableError(
+                f"{self.model_path} is not a YuNet face detector (a test frame failed: "
+                f"{' '.join(str(exc.err or exc).split())}); {how}"
+            ) from exc
+        if rows is not None and (rows.ndim != 2 or rows.shape[1] < 15):
+            raise DetectorUnavailableError(
+                f"{self.model_path} returned rows of shape {rows.shape}, not YuNet's N×15 "
+                f"(box, 5 landmarks, score); {how}"
+            )
+        self._input_size = (_PROBE_SIDE, _PROBE_SIDE)
 
     def detect(self, image_bgr: np.ndarray) -> list[Face]:
         _check_bgr(image_bgr)

@@ -53,6 +53,17 @@ class CalibrationSet:
     class_names: tuple[str, ...]
     manifest: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_tensors(self.onset, self.apex, self.labels, self.manifest.get("source", "set"))
+        names = self.class_names
+        if not isinstance(names, tuple | list) or not all(isinstance(n, str) for n in names):
+            raise CalibrationError(f"class_names must be strings, got {names!r}; rebuild the set")
+        self.class_names = tuple(names)
+        if names and self.labels.size and int(self.labels.max()) >= len(names):
+            raise CalibrationError(
+                f"label {int(self.labels.max())} but only {len(names)} class names; rebuild the set"
+            )
+
     def __len__(self) -> int:
         return int(self.onset.shape[0])
 
@@ -70,6 +81,60 @@ class CalibrationSet:
     def batches(self, batch: int = 8):  # noqa: ANN201
         for i in range(0, len(self), batch):
             yield self.onset[i : i + batch], self.apex[i : i + batch]
+
+
+def check_tensors(onset: Any, apex: Any, labels: Any, where: str = "calibration set") -> None:
+    """Raise :class:`CalibrationError` unless the arrays are a usable set: float32
+    N×3×S×S onset/apex of one shape (N ≥ 1), finite, not constant; N integer labels ≥ −1."""
+    fix = "rebuild it with `mmnet-edge calibrate build`"
+    for name, t in (("onset", onset), ("apex", apex)):
+        if not isinstance(t, np.ndarray):
+            raise CalibrationError(f"{where}: {name} is {type(t).__name__}, not an array; {fix}")
+        if t.dtype != np.float32:
+            raise CalibrationError(
+                f"{where}: {name} is {t.dtype}, expected float32 preprocessed tensors; {fix}"
+            )
+        if t.ndim != 4 or t.shape[1] != 3 or t.shape[2] != t.shape[3] or t.shape[2] < 16:
+            raise CalibrationError(
+                f"{where}: {name} has shape {t.shape}, expected N×3×S×S (S ≥ 16); {fix}"
+            )
+    if onset.shape != apex.shape:
+        raise CalibrationError(f"{where}: onset {onset.shape} and apex {apex.shape} differ; {fix}")
+    if onset.shape[0] == 0:
+        raise CalibrationError(f"{where}: the set is empty (0 pairs); {fix} from real pairs")
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu":
+        kind = getattr(labels, "dtype", type(labels).__name__)
+        raise CalibrationError(f"{where}: labels must be integers, got {kind}; {fix}")
+    if labels.shape != (onset.shape[0],):
+        raise CalibrationError(
+            f"{where}: {labels.shape} labels for {onset.shape[0]} pairs (need one each); {fix}"
+        )
+    if labels.size and int(labels.min()) < -1:
+        raise CalibrationError(f"{where}: label {int(labels.min())} < −1 (−1 = unknown); {fix}")
+    for name, t in (("onset", onset), ("apex", apex)):
+        if not np.isfinite(t).all():
+            raise CalibrationError(f"{where}: {name} holds NaN/Inf values; {fix}")
+    if float(onset.max()) - float(onset.min()) < 1e-6:
+        raise CalibrationError(f"{where}: every onset value is identical (blank frames?); {fix}")
+
+
+def check_value_range(
+    cs: CalibrationSet, mean: Sequence[float], std: Sequence[float], where: str = "set"
+) -> None:
+    """Values must lie where ``(pixel/255 − mean)/std`` can put them (per channel)."""
+    lo = (0.0 - np.asarray(mean, np.float64)) / np.asarray(std, np.float64)
+    hi = (1.0 - np.asarray(mean, np.float64)) / np.asarray(std, np.float64)
+    slack = 0.02 * (hi - lo)
+    for name, t in (("onset", cs.onset), ("apex", cs.apex)):
+        got_lo, got_hi = t.min(axis=(0, 2, 3)), t.max(axis=(0, 2, 3))
+        if (got_lo < lo - slack).any() or (got_hi > hi + slack).any():
+            raise CalibrationError(
+                f"calibration {where}: {name} values span "
+                f"[{float(got_lo.min()):.3g}, {float(got_hi.max()):.3g}], outside the "
+                f"[{float(lo.min()):.3g}, {float(hi.max()):.3g}] that normalised [0, 1] pixels "
+                "can reach: the tensors were not preprocessed like the runtime's (raw 0..255 "
+                "pixels, or another mean/std); rebuild with `mmnet-edge calibrate build`"
+            )
 
 
 def tensor_hash(onset: np.ndarray, apex: np.ndarray, labels: np.ndarray) -> str:
@@ -95,6 +160,21 @@ def make_set(
     """Preprocess aligned RGB uint8 crops into a calibration set (warns below MIN_SIZE)."""
     if len(onsets_rgb) == 0:
         raise CalibrationError(f"calibration source {source!r} produced no pairs")
+    if not (len(onsets_rgb) == len(apexes_rgb) == len(labels)):
+        raise CalibrationError(
+            f"{len(onsets_rgb)} onsets, {len(apexes_rgb)} apexes and {len(labels)} labels: "
+            "give one apex and one label per onset"
+        )
+    if not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < 16:
+        raise CalibrationError(f"input size must be an integer ≥ 16, got {input_size!r}")
+    for i, (on, ap) in enumerate(zip(onsets_rgb, apexes_rgb)):
+        for name, im in (("onset", on), ("apex", ap)):
+            ok = isinstance(im, np.ndarray) and im.dtype == np.uint8 and im.ndim == 3
+            if not ok or im.shape[2] != 3 or min(im.shape[:2]) == 0:
+                raise CalibrationError(
+                    f"pair {i}: {name} must be an H×W×3 RGB uint8 face crop, got "
+                    f"{getattr(im, 'dtype', type(im).__name__)} {getattr(im, 'shape', '')}"
+                )
     if len(onsets_rgb) < MIN_SIZE:
         warnings.warn(
             f"calibration set has only {len(onsets_rgb)} pairs (< {MIN_SIZE}): INT8 ranges will "
@@ -148,13 +228,20 @@ def load_calibration_set(path: Path | str) -> CalibrationSet:
         raise CalibrationError(f"{path}: manifest {man_path.name} is missing; rebuild the set")
     try:
         with np.load(path, allow_pickle=False) as z:
+            missing = sorted({"onset", "apex", "labels"} - set(z.files))
+            if missing:
+                raise CalibrationError(f"{path} lacks arrays {missing}; rebuild the set")
             onset, apex, labels = z["onset"], z["apex"], z["labels"]
+    except CalibrationError:
+        raise
     except Exception as exc:  # noqa: BLE001 - zip/npz errors vary
         raise CalibrationError(f"{path} is not a readable calibration set: {exc}") from exc
     try:
-        manifest = json.loads(man_path.read_text())
+        manifest = json.loads(man_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CalibrationError(f"{man_path} is not valid JSON ({exc}); rebuild the set") from exc
+    except OSError as exc:
+        raise CalibrationError(f"cannot read {man_path}: {exc.strerror or exc}") from exc
     if not isinstance(manifest, dict):
         raise CalibrationError(f"{man_path} is not a JSON object; rebuild the set")
     check_format(
@@ -170,12 +257,52 @@ def load_calibration_set(path: Path | str) -> CalibrationSet:
         raise CalibrationError(
             f"{path}: tensors do not match the manifest hash (file changed or corrupt); rebuild it"
         )
-    return CalibrationSet(onset, apex, labels, tuple(manifest.get("class_names", ())), manifest)
+    check_tensors(onset, apex, labels, str(path))
+    pre = check_manifest(manifest, str(man_path), len(onset), int(onset.shape[-1]))
+    names = manifest.get("class_names", [])
+    cs = CalibrationSet(onset, apex, labels, tuple(names), manifest)
+    check_value_range(cs, pre["mean"], pre["std"], str(path))
+    return cs
+
+
+def check_manifest(manifest: dict[str, Any], where: str, count: int, size: int) -> dict[str, Any]:
+    """Types and facts of a set's manifest; returns its ``preprocessing`` (validated)."""
+
+    def bad(what: str) -> CalibrationError:
+        return CalibrationError(f"{where}: {what}; rebuild it with `mmnet-edge calibrate build`")
+
+    if not isinstance(manifest.get("sha256"), str):
+        raise bad("no sha256 string")
+    names = manifest.get("class_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise bad(f"class_names must be a list of strings, got {names!r}")
+    n = manifest.get("count", count)
+    if not isinstance(n, int) or isinstance(n, bool) or n != count:
+        raise bad(f"count {n!r} but the file holds {count} pairs")
+    pre = manifest.get("preprocessing", {})
+    if not isinstance(pre, dict):
+        raise bad(f"preprocessing must be an object, got {pre!r}")
+    pre = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "input_size": size, **pre}
+    for key in ("mean", "std"):
+        v = pre[key]
+        ok = isinstance(v, list) and len(v) == 3
+        if not ok or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            raise bad(f"preprocessing.{key} must be 3 numbers, got {v!r}")
+        if not np.isfinite(v).all():
+            raise bad(f"preprocessing.{key} must be finite, got {v!r}")
+    if min(pre["std"]) <= 0:
+        raise bad(f"preprocessing.std must be positive, got {pre['std']!r}")
+    if pre["input_size"] != size:
+        raise bad(f"preprocessing.input_size {pre['input_size']!r} but the tensors are {size}px")
+    return pre
 
 
 def check_compatible(cs: CalibrationSet, meta: ModelMetadata) -> None:
     """The set must be preprocessed the way this model's runtime preprocesses."""
+    check_tensors(cs.onset, cs.apex, cs.labels, "calibration set")
     pre = cs.manifest.get("preprocessing", {})
+    if not isinstance(pre, dict):
+        raise CalibrationError("calibration set manifest: preprocessing is not an object")
     if cs.input_size != meta.input_size:
         raise CalibrationError(
             f"calibration set is {cs.input_size}px, the model takes {meta.input_size}px: rebuild "
@@ -185,7 +312,17 @@ def check_compatible(cs: CalibrationSet, meta: ModelMetadata) -> None:
         not np.allclose(pre.get("mean", meta.mean), meta.mean)
         or not np.allclose(pre.get("std", meta.std), meta.std)
     ):
-        raise CalibrationError("calibration set normalisation differs from the model's mean/std")
+        raise CalibrationError(
+            "calibration set normalisation differs from the model's mean/std: rebuild it with "
+            "--model pointing at this model"
+        )
+    order = pre.get("channel_order", "RGB") if pre else "RGB"
+    if order != meta.channel_order:
+        raise CalibrationError(
+            f"calibration set channels are {order}, the model takes {meta.channel_order}: "
+            "rebuild it with --model pointing at this model"
+        )
+    check_value_range(cs, meta.mean, meta.std, "set")
 
 
 # ----------------------------------------------------------------------------- builders
@@ -208,6 +345,50 @@ def from_synthetic(
         source=f"synthetic(subjects={subjects}, per_class={per_class}, seed={seed})",
         aligned="synthetic faces are generated aligned",
     )
+
+
+def build_set(
+    source: str,
+    output: Path | str,
+    *,
+    input_size: int | None = None,
+    model: Path | str | None = None,
+    dataset: str | None = None,
+    classes: str | None = None,
+    limit: int = DEFAULT_SIZE,
+    align: bool | None = None,
+    detector: str | None = None,
+    subjects: int = 5,
+    per_class: int = 8,
+    seed: int = 0,
+) -> CalibrationSet:
+    """Build a set from ``source`` and save it atomically to ``output`` (+ manifest).
+
+    ``source``: ``"synthetic"``, a dataset root (with ``dataset``), a folder of
+    *onset*/*apex* image pairs, or comma-separated video files. The input size comes from
+    ``input_size``, else ``model``'s metadata, else 224. ``align`` defaults to on for pairs
+    and videos, off for dataset crops (released already cropped).
+    """
+    if input_size is None and model is not None:
+        from mmnet_edge.artifacts.metadata_io import read_metadata
+
+        input_size = read_metadata(model).input_size
+    size = input_size or 224
+    if limit < 1:
+        raise CalibrationError(f"limit must be ≥ 1 pair, got {limit}")
+    if source == "synthetic":
+        cs = from_synthetic(size, subjects, per_class, seed)
+    elif dataset:
+        cs = from_dataset(dataset, source, size, classes, limit, bool(align), detector, seed)
+    elif Path(source).is_dir():
+        cs = from_pair_folder(source, size, align is not False, detector)
+    else:
+        videos = [v.strip() for v in source.split(",") if v.strip()]
+        if not videos:
+            raise CalibrationError(f"calibration source {source!r} names no file")
+        cs = from_videos(videos, size, align is not False, detector)
+    save_calibration_set(cs, output)
+    return cs
 
 
 def build_synthetic_set(
@@ -328,20 +509,23 @@ def from_videos(
     detector: str | None = None,
     class_names: Sequence[str] = CASME2_CLASSES,
 ) -> CalibrationSet:
-    """One pair per video: first frame = onset, apex spotted as the runtime does."""
-    from mmnet_edge.io import read_video
-    from mmnet_edge.preprocess import as_rgb_uint8
-    from mmnet_edge.runtime.spotting import motion_curve, spot_apex
+    """One pair per video: first frame = onset, apex spotted as the runtime does (frames are
+    read one at a time: any length, bounded memory)."""
+    from mmnet_edge.runtime.spotting import ClipFrames, spot_clip
 
     aligner = _aligner(input_size, detector, align)
+
+    def prepare(onset_rgb: np.ndarray) -> Any:
+        if aligner is None:
+            return lambda f: f
+        transform = aligner.fit(onset_rgb, "rgb")
+        return lambda f: aligner.warp(f, transform, "rgb")
+
     ons, aps = [], []
     for v in videos:
-        frames = [as_rgb_uint8(f) for f in read_video(v)]
-        if aligner is not None:
-            frames = aligner.align_clip(frames, reference=0, color="rgb").frames
-        apex = spot_apex(motion_curve(frames), 0)
-        ons.append(frames[0])
-        aps.append(frames[apex])
+        spot = spot_clip(ClipFrames(v, "bgr"), 0, prepare)
+        ons.append(spot.onset)
+        aps.append(spot.apex)
     return make_set(
         ons,
         aps,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,91 @@ def layer_sensitivity(
                 }
             )
     return rows
+
+
+def int8_variants(fp32_onnx: Path | str, given: Sequence[Path | str] = ()) -> dict[str, Path]:
+    """Name → path of the INT8 models to report: ``given``, else those beside ``fp32_onnx``
+    (``model.int8.onnx``, ``model.int8-cpu.onnx``) that exist."""
+    fp32_onnx = Path(fp32_onnx)
+    beside = (fp32_onnx.with_name("model.int8.onnx"), fp32_onnx.with_name("model.int8-cpu.onnx"))
+    paths = [Path(p) for p in given] or [p for p in beside if p.exists()]
+    out: dict[str, Path] = {}
+    for p in paths:
+        name = p.name.removesuffix(".onnx").removeprefix("model.")
+        out[name if name.startswith("int8") and name not in out else f"int8:{p}"] = p
+    return out
+
+
+def gate_all(report: Mapping[str, Any], variants: Sequence[str], max_uf1_drop: float) -> None:
+    """:func:`gate` every INT8 variant; no variant at all is a failure, not a pass."""
+    if not variants:
+        raise CalibrationError(
+            f"--max-uf1-drop {max_uf1_drop}: there is no INT8 model to gate (none given with "
+            "--int8 and none beside --fp32); export one with `mmnet-edge export --int8` first"
+        )
+    failed = []
+    for name in variants:
+        try:
+            gate(report, name, max_uf1_drop)
+        except CalibrationError as exc:
+            failed.append(str(exc))
+    if failed:
+        raise CalibrationError("; ".join(failed))
+
+
+@dataclass
+class ReportRun:
+    """What :func:`run_report` produced: the report, its Markdown, the files written."""
+
+    report: dict[str, Any]
+    markdown: str
+    written: list[Path]
+    gate_failure: str | None = None  #: why the UF1 gate failed (None: passed or not asked)
+
+    def check(self) -> None:
+        """Raise :class:`CalibrationError` if the UF1 gate failed."""
+        if self.gate_failure:
+            raise CalibrationError(self.gate_failure)
+
+
+def run_report(
+    fp32_onnx: Path | str,
+    data: CalibrationSet | Path | str,
+    *,
+    int8: Sequence[Path | str] = (),
+    fp16: Path | str | None = None,
+    calib: CalibrationSet | Path | str | None = None,
+    sensitivity: bool = True,
+    json_path: Path | str | None = None,
+    md_path: Path | str | None = None,
+    max_uf1_drop: float | None = None,
+) -> ReportRun:
+    """FP32 vs FP16/INT8 report, written atomically where asked, then gated.
+
+    With ``max_uf1_drop`` the gate runs after the files are written (so a failing run
+    still leaves its evidence); :meth:`ReportRun.check` raises when any INT8 model loses
+    more UF1 — or when there is no INT8 model to gate.
+    """
+    if max_uf1_drop is not None and not (0 <= max_uf1_drop <= 1):
+        raise CalibrationError(f"max UF1 drop must be in [0, 1], got {max_uf1_drop}")
+    variants: dict[str, Path | str] = dict(int8_variants(fp32_onnx, int8))
+    int8_names = list(variants)
+    if fp16 is not None:
+        variants["fp16"] = fp16
+    rep = accuracy_report(fp32_onnx, variants, data, sensitivity=sensitivity, calib=calib)
+    md = to_markdown(rep)
+    written = []
+    if json_path is not None:
+        written.append(atomic_write_text(json_path, json.dumps(rep, indent=2, sort_keys=True)))
+    if md_path is not None:
+        written.append(atomic_write_text(md_path, md))
+    failure = None
+    if max_uf1_drop is not None:
+        try:
+            gate_all(rep, int8_names, max_uf1_drop)
+        except CalibrationError as exc:
+            failure = str(exc)
+    return ReportRun(rep, md, written, failure)
 
 
 def gate(report: Mapping[str, Any], variant: str, max_uf1_drop: float) -> None:

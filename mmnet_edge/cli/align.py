@@ -6,17 +6,37 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.cli.numbers import IMAGE_SIZE, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT
+
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
 @click.option("--detector", default=None, help="YuNet model path (else env / cache dir).")
-@click.option("--size", default=224, show_default=True, help="Output crop size (px).")
-@click.option("--margin", default=0.25, show_default=True, help="Border around the face.")
-@click.option("--reference", default=0, show_default=True, help="Frame the crop is fit on.")
+@click.option(
+    "--size", type=IMAGE_SIZE, default=224, show_default=True, help="Output crop size (px)."
+)
+@click.option(
+    "--margin",
+    type=NON_NEGATIVE_FLOAT,
+    default=0.25,
+    show_default=True,
+    help="Border around the face.",
+)
+@click.option(
+    "--reference", type=int, default=0, show_default=True, help="Frame the crop is fit on."
+)
 @click.option("--policy", type=click.Choice(["largest", "central", "score"]), default="largest")
-@click.option("--min-face", default=48, show_default=True, help="Smallest face (px).")
-@click.option("--refine", default=2, show_default=True, help="Refinement passes (0: fastest).")
+@click.option(
+    "--min-face", type=NON_NEGATIVE_INT, default=48, show_default=True, help="Smallest face (px)."
+)
+@click.option(
+    "--refine",
+    type=NON_NEGATIVE_INT,
+    default=2,
+    show_default=True,
+    help="Refinement passes (0: fastest).",
+)
 @click.option("--overwrite", is_flag=True, help="Redo clips even if cached crops exist.")
 def align(
     inputs: tuple[Path, ...],

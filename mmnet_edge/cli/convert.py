@@ -16,29 +16,16 @@ def convert_weights(src: Path, dst: Path, classes: str | None) -> None:
 
     The file is read with torch.load(weights_only=True): pickled code is refused.
     """
-    from mmnet_edge.checkpoint import file_sha256, save_checkpoint
-    from mmnet_edge.metadata import CASME2_CLASSES, ModelMetadata
-    from mmnet_edge.model import MMNet, convert_reference_state_dict, load_reference_file
+    from mmnet_edge.checkpoint import convert_reference_weights
 
-    conv = convert_reference_state_dict(load_reference_file(str(src)))
-    if classes:
-        names = tuple(c.strip() for c in classes.split(","))
-    elif conv.config.num_classes == len(CASME2_CLASSES):
-        names = CASME2_CLASSES
-    else:
-        names = tuple(f"class{i}" for i in range(conv.config.num_classes))
-    model = MMNet(conv.config)
-    model.load_state_dict(conv.state_dict, strict=True)
-    meta = ModelMetadata(
-        config=conv.config,
-        class_names=names,
-        source_checkpoint_sha256=file_sha256(src),
-        training={"source": "authors' MMNet code", "converted_from": src.name},
-    )
-    save_checkpoint(model, meta, dst)
-    if conv.dropped:
+    names = [c for c in classes.split(",") if c.strip()] if classes else None
+    res = convert_reference_weights(src, dst, names)
+    if res.dropped:
         click.echo(
-            f"note: dropped {len(conv.dropped)} tensors unused by the forward pass: "
-            + ", ".join(conv.dropped)
+            f"note: dropped {len(res.dropped)} tensors unused by the forward pass: "
+            + ", ".join(res.dropped)
         )
-    click.echo(f"wrote {dst} ({conv.config.num_classes} classes: {', '.join(names)})")
+    meta = res.metadata
+    click.echo(
+        f"wrote {res.path} ({meta.config.num_classes} classes: {', '.join(meta.class_names)})"
+    )

@@ -21,7 +21,13 @@ import click
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None)
 @click.option("--detector", default=None, help="YuNet model (else $MMNET_EDGE_FACE_DETECTOR).")
 @click.option("--no-align", is_flag=True, help="Inputs are already aligned face crops.")
-@click.option("--onset-index", default=0, show_default=True, help="Onset frame of a clip.")
+@click.option(
+    "--onset-index",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Onset frame of a clip.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict(
     model,
@@ -36,7 +42,7 @@ def predict(
 ) -> None:
     """Classify a micro-expression: an ONSET APEX image pair, or a clip (video file or
     folder of frames) whose apex is spotted automatically."""
-    from mmnet_edge.align.io import IMAGE_SUFFIXES, list_images, read_image
+    from mmnet_edge.align.io import IMAGE_SUFFIXES
     from mmnet_edge.errors import InputError
     from mmnet_edge.runtime.runtime import Runtime
 
@@ -50,10 +56,8 @@ def predict(
     ) as rt:
         if len(inputs) == 2 and all(p.suffix.lower() in IMAGE_SUFFIXES for p in inputs):
             pred = rt.predict(inputs[0], inputs[1])
-        elif len(inputs) == 1:
-            src = inputs[0]
-            frames = [read_image(p) for p in list_images(src)] if src.is_dir() else src
-            pred = rt.predict_clip(frames, onset_index=onset_index, color="bgr")
+        elif len(inputs) == 1:  # a video file or a folder of frames, read one at a time
+            pred = rt.predict_clip(inputs[0], onset_index=onset_index)
         else:
             raise InputError("give ONSET APEX images, one video file, or one folder of frames")
         result = {"model": str(model), "backend": rt.backend, **pred.to_dict()}

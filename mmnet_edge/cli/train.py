@@ -6,6 +6,14 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.cli.numbers import (
+    IMAGE_SIZE,
+    NON_NEGATIVE_FLOAT,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    FiniteFloatRange,
+)
 from mmnet_edge.data import list_datasets
 from mmnet_edge.model import list_models
 from mmnet_edge.train.config import PROTOCOLS, get_recipe, list_recipes
@@ -60,23 +68,32 @@ def _defaults(field: str) -> str:
     show_default=True,
     help="Report / checkpoint directory.",
 )
-@click.option("--epochs", type=int, default=None, help=f"Fixed epoch count {_defaults('epochs')}.")
-@click.option("--lr", type=float, default=None, help=f"AdamW learning rate {_defaults('lr')}.")
+@click.option(
+    "--epochs", type=POSITIVE_INT, default=None, help=f"Fixed epoch count {_defaults('epochs')}."
+)
+@click.option(
+    "--lr", type=POSITIVE_FLOAT, default=None, help=f"AdamW learning rate {_defaults('lr')}."
+)
 @click.option(
     "--weight-decay",
-    type=float,
+    type=NON_NEGATIVE_FLOAT,
     default=None,
     help=f"AdamW weight decay {_defaults('weight_decay')}.",
 )
-@click.option("--batch-size", type=int, default=None, help=f"{_defaults('batch_size')}.")
-@click.option("--gamma", type=float, default=None, help=f"ExponentialLR γ {_defaults('gamma')}.")
+@click.option("--batch-size", type=POSITIVE_INT, default=None, help=f"{_defaults('batch_size')}.")
+@click.option(
+    "--gamma",
+    type=FiniteFloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help=f"ExponentialLR γ {_defaults('gamma')}.",
+)
 @click.option(
     "--decay-epochs",
-    type=int,
+    type=NON_NEGATIVE_INT,
     default=None,
     help=f"Epochs the LR decays {_defaults('decay_epochs')}.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto|cpu|cuda|cuda:N|mps")
 @click.option("--amp", is_flag=True, help="Mixed precision (CUDA only).")
 @click.option(
@@ -84,10 +101,10 @@ def _defaults(field: str) -> str:
     is_flag=True,
     help="Also report the authors' per-fold best epoch (test-set selected: leaks).",
 )
-@click.option("--max-folds", type=int, default=None, help="Run only the first N folds.")
+@click.option("--max-folds", type=POSITIVE_INT, default=None, help="Run only the first N folds.")
 @click.option(
     "--holdout-fraction",
-    type=float,
+    type=FiniteFloatRange(0.0, 1.0, min_open=True, max_open=True),
     default=0.2,
     show_default=True,
     help="Share of subjects held out with --protocol holdout.",
@@ -96,17 +113,23 @@ def _defaults(field: str) -> str:
 @click.option("--no-temporal-jitter", is_flag=True, help="Always use the annotated frames.")
 @click.option("--no-final-model", is_flag=True, help="Skip training model.safetensors.")
 @click.option("--no-resume", is_flag=True, help="Retrain folds that already finished.")
-@click.option("--workers", type=int, default=0, show_default=True, help="DataLoader workers.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
-@click.option("--synthetic-subjects", type=int, default=None, help="Synthetic set: subjects.")
+@click.option(
+    "--workers", type=NON_NEGATIVE_INT, default=0, show_default=True, help="DataLoader workers."
+)
+@click.option("--threads", type=POSITIVE_INT, default=None, help="torch CPU threads.")
+@click.option(
+    "--synthetic-subjects", type=POSITIVE_INT, default=None, help="Synthetic set: subjects."
+)
 @click.option(
     "--synthetic-per-class",
-    type=int,
+    type=POSITIVE_INT,
     default=None,
     help="Synthetic set: samples per class per subject.",
 )
-@click.option("--synthetic-size", type=int, default=None, help="Synthetic image size [224].")
-@click.option("--synthetic-seed", type=int, default=None, help="Synthetic set seed [--seed].")
+@click.option("--synthetic-size", type=IMAGE_SIZE, default=None, help="Synthetic image size [224].")
+@click.option(
+    "--synthetic-seed", type=NON_NEGATIVE_INT, default=None, help="Synthetic set seed [--seed]."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def train(**o: object) -> None:
     """Train MMNet with leave-one-subject-out (or holdout) evaluation.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -214,6 +215,7 @@ def apply_class_map(
     kept: list[Sample] = []
     unknown: dict[str, int] = {}
     for sample, emotion in samples:
+        check_inside(root, sample, dataset)
         key = norm_header(emotion)
         if key not in class_map:
             unknown[str(emotion)] = unknown.get(str(emotion), 0) + 1
@@ -230,6 +232,25 @@ def apply_class_map(
             "samples; check the emotion column of the annotation file or choose another --classes"
         )
     return MEDataset(kept, class_names, dataset, root, map_name)
+
+
+def check_inside(root: Path, sample: Sample, dataset: str) -> None:
+    """Every frame path of ``sample`` (built from annotation values) must lie inside
+    ``root``: a subject or clip name like ``../../etc`` or ``/abs`` is refused, not read.
+
+    The test is on the normalised path, so symlinked folders inside the root still work.
+    """
+    base = os.path.normpath(os.path.abspath(root))
+    paths = [sample.onset_path, sample.apex_path, sample.offset_path, *sample.frame_paths]
+    for p in paths:
+        if p is None:
+            continue
+        full = os.path.normpath(os.path.abspath(p))
+        if os.path.commonpath([base, full]) != base:
+            raise DatasetError(
+                f"{dataset}: annotation of {sample.subject}/{sample.clip_id} points outside the "
+                f"dataset root {root} ({p}); fix the subject/clip names in the annotation file"
+            )
 
 
 def find_file(root: Path, names: Sequence[str], depth: int = 2) -> Path | None:

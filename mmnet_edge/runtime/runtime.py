@@ -37,6 +37,11 @@ def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarr
     return image, color
 
 
+def channels(image: np.ndarray) -> int:
+    """Channel count of an H×W or H×W×C image."""
+    return 1 if image.ndim == 2 else int(image.shape[2])
+
+
 class Runtime:
     """Alignment + inference on a checkpoint, ONNX model or TensorRT engine.
 
@@ -116,6 +121,11 @@ class Runtime:
             raise InputError(
                 f"onset {on_rgb.shape[:2]} and apex {ap_rgb.shape[:2]} sizes differ: both frames "
                 "must come from the same camera/crop"
+            )
+        if channels(on) != channels(ap):
+            raise InputError(
+                f"onset has {channels(on)} channel(s), apex {channels(ap)}: the channels differ; "
+                "both frames must come from the same camera (convert both to one format)"
             )
         t1 = time.perf_counter()
         box = None
@@ -227,56 +237,53 @@ class Runtime:
         color: ColorOrder | None = None,
         smoothing: int = 3,
     ) -> ClipPrediction:
-        """Spot the apex (max aligned-face motion vs the onset) in a clip and classify it."""
-        from mmnet_edge.runtime.spotting import motion_curve, spot_apex
+        """Spot the apex (max aligned-face motion vs the onset) in a clip and classify it.
+
+        ``frames``: a list of frames (in ``color`` order), a video file or a folder of
+        frames, of any length. Memory stays bounded: frames are read one at a time and only
+        the onset and apex crops are kept (a video is decoded a second time to fetch the
+        apex). ``frames_analysed`` in the result counts every frame scanned.
+        """
+        from mmnet_edge.runtime.spotting import ClipFrames, spot_clip
 
         self._check_open()
         t0 = time.perf_counter()
-        if isinstance(frames, (str, os.PathLike)):
-            from mmnet_edge.io import read_video
+        clip = ClipFrames(frames, color or self.color)
+        box: list[tuple[float, ...] | None] = [None]
 
-            frames, color = read_video(frames), "bgr"
-        color = color or self.color
-        if len(frames) < 2:
-            raise InputError("a clip needs at least two frames")
-        rgb = [as_rgb_uint8(f, color, f"frame {i}") for i, f in enumerate(frames)]
-        if len({f.shape for f in rgb}) != 1:
-            raise InputError("clip frames differ in size; all frames must come from one camera")
+        def prepare(onset_rgb: np.ndarray) -> Any:
+            if not self.align:
+                return lambda f: f
+            transform = self.fit_alignment(onset_rgb)
+            if transform.face is not None:
+                box[0] = tuple(float(v) for v in transform.face.box)
+            return lambda f: self.warp(f, transform)
+
+        spot = spot_clip(clip, onset_index, prepare, smoothing)
         t1 = time.perf_counter()
-        box = None
-        if self.align:
-            with self._align_lock:
-                clip = self._aligner.align_clip(rgb, reference=onset_index, color="rgb")
-            rgb = list(clip.frames)
-            box = tuple(float(v) for v in clip.face.box) if clip.face is not None else None
+        tensors = self.to_tensors([spot.onset, spot.apex])
         t2 = time.perf_counter()
-        curve = motion_curve(rgb, onset_index)
-        apex_index = spot_apex(curve, onset_index, smoothing)
-        t3 = time.perf_counter()
-        m = self.metadata
-        tensors = self.to_tensors([rgb[onset_index], rgb[apex_index]])
-        t4 = time.perf_counter()
         logits = self.run_tensors(tensors[:1], tensors[1:])
-        t5 = time.perf_counter()
+        t3 = time.perf_counter()
         ((idx, probs),) = self._postprocess(logits)
         timings = {
-            "decode": (t1 - t0) * 1e3,
-            "align": (t2 - t1) * 1e3,
-            "spot": (t3 - t2) * 1e3,
-            "preprocess": (t4 - t3) * 1e3,
-            "inference": (t5 - t4) * 1e3,
+            "align": spot.timings_ms["fit"],
+            "spot": (t1 - t0) * 1e3 - spot.timings_ms["fit"],
+            "preprocess": (t2 - t1) * 1e3,
+            "inference": (t3 - t2) * 1e3,
         }
         timings["total"] = sum(timings.values())
         return ClipPrediction(
-            m.class_names[idx],
+            self.metadata.class_names[idx],
             idx,
             probs,
             timings,
-            box,
+            box[0],
             logits[0],
-            onset_index=onset_index,
-            apex_index=apex_index,
-            motion=[float(v) for v in curve],
+            onset_index=spot.onset_index,
+            apex_index=spot.apex_index,
+            motion=[float(v) for v in spot.curve],
+            frames_analysed=spot.frames,
         )
 
     def stream(self, **options: Any) -> Any:

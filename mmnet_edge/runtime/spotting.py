@@ -1,13 +1,24 @@
-"""Apex spotting: the frame of maximal face motion relative to the onset."""
+"""Apex spotting: the frame of maximal face motion relative to the onset.
+
+Clips of any length are spotted in bounded memory (:func:`spot_clip`): frames are read one
+at a time (from a list, a video file or a folder of images), reduced to a small motion
+signature, and only the onset and apex frames are kept; a video is decoded again to fetch
+the apex.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from mmnet_edge.errors import InputError
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
 
 _WORK_SIZE = 64  # motion is measured on small grey crops: cheap and robust to noise
 
@@ -62,3 +73,141 @@ def spot_apex(curve: np.ndarray, onset_index: int = 0, window: int = 3) -> int:
     if after.size == 0:
         raise InputError("the onset is the last frame: no frame left to be the apex")
     return onset_index + 1 + int(np.argmax(after))
+
+
+ClipSource = Sequence[np.ndarray] | str | os.PathLike[str]
+
+
+class ClipFrames:
+    """A clip's frames, read lazily: an in-memory sequence, a video file or a folder of
+    images. Iterating yields validated RGB uint8 frames one at a time (all of one size and
+    channel count); :meth:`at` fetches one frame (re-decoding a video up to it)."""
+
+    def __init__(self, source: ClipSource, color: ColorOrder = "bgr") -> None:
+        self._video: Path | None = None
+        self._files: list[Path] | None = None
+        self._frames: Sequence[np.ndarray] | None = None
+        self.color: ColorOrder = color
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            if path.is_dir():
+                from mmnet_edge.io import list_images
+
+                self._files = list(list_images(path))
+                if not self._files:
+                    raise InputError(f"{path}: no image files; a clip folder holds its frames")
+            else:
+                self._video = path
+            self.color = "bgr"  # OpenCV decodes to BGR
+        elif isinstance(source, np.ndarray) and source.ndim in (3, 4) and source.dtype == np.uint8:
+            self._frames = source  # N×H×W(×C) array
+        elif isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+            self._frames = source
+        else:
+            raise InputError(
+                f"a clip is a list of frames, a video path or a folder, not {type(source).__name__}"
+            )
+        self._shape: tuple[int, ...] | None = None
+
+    def _raw(self) -> Iterator[np.ndarray]:
+        if self._video is not None:
+            from mmnet_edge.io import iter_video
+
+            yield from iter_video(self._video)
+        elif self._files is not None:
+            from mmnet_edge.io import read_image
+
+            for p in self._files:
+                yield read_image(p)
+        else:
+            assert self._frames is not None
+            yield from self._frames
+
+    def _check(self, index: int, frame: np.ndarray) -> np.ndarray:
+        shape = getattr(frame, "shape", None)
+        if self._shape is None:
+            self._shape = shape
+        elif shape != self._shape:
+            raise InputError(
+                f"frame {index} has shape {shape}, frame 0 {self._shape}: all frames of a clip "
+                "must have one size and channel count (one camera)"
+            )
+        return as_rgb_uint8(frame, self.color, f"frame {index}")
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i, frame in enumerate(self._raw()):
+            yield self._check(i, frame)
+
+    def at(self, index: int) -> np.ndarray:
+        """Frame ``index`` as RGB uint8 (an :class:`InputError` if the clip is shorter)."""
+        if index < 0:
+            raise InputError(f"frame index {index} is negative")
+        if self._frames is not None:
+            if index >= len(self._frames):
+                raise InputError(f"frame {index} outside the clip (0..{len(self._frames) - 1})")
+            return self._check(index, self._frames[index])
+        frames = self._raw()
+        try:
+            for i, frame in enumerate(frames):
+                if i == index:
+                    return self._check(i, frame)
+        finally:
+            frames.close()  # releases the video decoder now, not at garbage collection
+        raise InputError(f"frame {index} outside the clip ({self._video or 'folder'} is shorter)")
+
+    def known_length(self) -> int | None:
+        """Frame count when known without decoding (in-memory frames, image folders)."""
+        if self._frames is not None:
+            return len(self._frames)
+        return len(self._files) if self._files is not None else None
+
+
+@dataclass
+class ClipSpot:
+    """The result of :func:`spot_clip`: onset/apex indices and crops, the motion curve."""
+
+    onset_index: int
+    apex_index: int
+    onset: np.ndarray
+    apex: np.ndarray
+    curve: np.ndarray
+    frames: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def spot_clip(
+    clip: ClipFrames,
+    onset_index: int = 0,
+    prepare: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None,
+    smoothing: int = 3,
+) -> ClipSpot:
+    """Spot the apex of a clip of any length in bounded memory.
+
+    ``prepare(onset_rgb)`` returns the crop function applied to every frame (e.g. the
+    aligner's warp with the transform fitted on the onset); ``None`` uses frames as given.
+    Memory: one frame at a time, one motion value per frame, the onset and apex crops.
+    """
+    if onset_index < 0:
+        raise InputError(f"onset_index {onset_index} is negative")
+    known = clip.known_length()
+    if known is not None and known < 2:
+        raise InputError(f"a clip needs at least two frames, got {known}")
+    t0 = time.perf_counter()
+    onset_rgb = clip.at(onset_index)
+    crop = prepare(onset_rgb) if prepare is not None else (lambda f: f)
+    onset = crop(onset_rgb)
+    reference = motion_signature(onset)
+    t1 = time.perf_counter()
+    curve = np.fromiter(
+        (motion_between(reference, motion_signature(crop(f))) for f in clip), dtype=np.float64
+    )
+    if curve.size < 2:
+        raise InputError("a clip needs at least two frames to spot an apex")
+    if onset_index >= curve.size:
+        raise InputError(f"onset_index {onset_index} outside the clip (0..{curve.size - 1})")
+    apex_index = spot_apex(curve, onset_index, smoothing)
+    t2 = time.perf_counter()
+    apex = crop(clip.at(apex_index))
+    t3 = time.perf_counter()
+    timings = {"fit": (t1 - t0) * 1e3, "scan": (t2 - t1) * 1e3, "fetch_apex": (t3 - t2) * 1e3}
+    return ClipSpot(onset_index, apex_index, onset, apex, curve, int(curve.size), timings)

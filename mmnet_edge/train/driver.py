@@ -27,9 +27,10 @@ import torch
 from tqdm.auto import tqdm
 
 from mmnet_edge._version import __version__
+from mmnet_edge.artifacts.files import atomic_write_text
 from mmnet_edge.checkpoint import read_metadata, save_checkpoint
 from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_folds
-from mmnet_edge.errors import ConfigError, MMNetEdgeError
+from mmnet_edge.errors import ConfigError, MMNetEdgeError, OutputError
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
 from mmnet_edge.model import MMNetConfig
 from mmnet_edge.model.mmnet import MMNet
@@ -161,10 +162,48 @@ def _run_fold(
     )
 
 
+def read_fold_record(rec_path: Path, ckpt_path: Path, fingerprint: str) -> FoldResult | None:
+    """A finished fold's result, or ``None`` when it must be (re)trained.
+
+    A record that is unreadable, truncated (a crash mid-write by an older version),
+    malformed, from other settings, or whose checkpoint is missing means "not done": the
+    fold is trained again (with a warning when the record was damaged).
+    """
+    if not rec_path.is_file():
+        return None
+    try:
+        saved = json.loads(rec_path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise TypeError("the record is not a JSON object")
+        if saved.get("fingerprint") != fingerprint:
+            return None  # other settings: train again (not damage)
+        result = FoldResult(**{**saved["result"], "resumed": True})
+        ys = (result.y_true, result.y_pred)
+        if not all(isinstance(y, list) and all(type(v) is int for v in y) for y in ys):
+            raise TypeError("y_true/y_pred must be lists of class indices")
+        if len(result.y_true) != len(result.y_pred):
+            raise ValueError("y_true and y_pred differ in length")
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        msg = f"fold record {rec_path} is damaged ({type(exc).__name__}); training the fold again"
+        log.warning(msg)
+        warnings.warn(msg, stacklevel=3)
+        return None
+    if not ckpt_path.is_file():
+        log.warning("fold checkpoint %s is missing; training the fold again", ckpt_path)
+        return None
+    return result
+
+
 def train(cfg: TrainConfig) -> TrainResult:
-    """Run a full training + evaluation and write the report directory (see module doc)."""
+    """Run a full training + evaluation and write the report directory (see module doc).
+
+    ``cfg.threads`` calls ``torch.set_num_threads``, which is process-wide in PyTorch: it
+    changes every torch computation of this process, not only this training run.
+    """
     t0 = time.perf_counter()
     if cfg.threads:
+        if cfg.threads < 1:
+            raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
         torch.set_num_threads(cfg.threads)
     if cfg.dataset.lower() == "synthetic" and cfg.synthetic is None:
         cfg = replace(cfg, synthetic=default_synthetic(cfg.seed))
@@ -176,7 +215,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     mcfg = MMNetConfig.preset(cfg.model, ds.num_classes)
     out = Path(cfg.output)
     fold_dir = out / "folds"
-    fold_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fold_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {fold_dir}: {exc.strerror or exc}; choose a writable --output folder"
+        ) from exc
     fp = _fingerprint(cfg, recipe, mcfg, ds)
     folds = iter_folds(cfg, ds)
     log.info("training %s on %s: %d samples, %d folds", cfg.model, ds, len(ds), len(folds))
@@ -185,14 +229,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     for fold in tqdm(folds, desc=f"{cfg.protocol} folds", disable=not cfg.progress, unit="fold"):
         stem = _safe_name(fold.name)
         rec_path, ckpt_path = fold_dir / f"{stem}.json", fold_dir / f"{stem}.safetensors"
-        if cfg.resume and rec_path.is_file():
-            saved = json.loads(rec_path.read_text())
-            if saved.get("fingerprint") == fp:
-                saved["result"]["resumed"] = True
-                results.append(FoldResult(**saved["result"]))
+        if cfg.resume:
+            done = read_fold_record(rec_path, ckpt_path, fp)
+            if done is not None:
+                results.append(done)
                 continue
         result = _run_fold(cfg, recipe, mcfg, ds, fold, device, out, ckpt_path)
-        rec_path.write_text(json.dumps({"fingerprint": fp, "result": result.to_dict()}))
+        atomic_write_text(rec_path, json.dumps({"fingerprint": fp, "result": result.to_dict()}))
         results.append(result)
 
     y_true = [y for r in results for y in r.y_true]

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from mmnet_edge._version import __version__
+from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
 from mmnet_edge.train.metrics import Metrics, compute_metrics
 
 if TYPE_CHECKING:
@@ -210,17 +211,19 @@ def plot_confusion(cm: list[list[int]], class_names: list[str], path: Path, titl
             )
     fig.colorbar(im, ax=ax, fraction=0.046, label="row-normalised")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
     return path
 
 
 def write_report(report: dict[str, Any], metrics: Metrics, out: Path) -> Path:
     """Write report.json, report.md and confusion_matrix.png into ``out``; returns the JSON."""
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    (out / "report.md").write_text(render_markdown(report))
+    atomic_write_text(path, json.dumps(report, indent=2, default=str))
+    atomic_write_text(out / "report.md", render_markdown(report))
     title = (
         f"{report['dataset']['dataset']} {report['protocol']}: "
         f"UF1 {report['uf1']:.3f}, UAR {report['uar']:.3f}"
