@@ -209,3 +209,18 @@ def test_unreadable_video_is_an_input_error(tmp_path):
         read_video(bad)
     with pytest.raises(InputError, match="not found"):
         read_video(tmp_path / "missing.mp4")
+
+
+def test_redone_clip_removes_temporaries_of_a_killed_run(photo, detector_model_path, tmp_path):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(clip / f"f{i}.png"), photo)
+    out = tmp_path / "out"
+    (out / "clip").mkdir(parents=True)
+    stale = out / "clip" / ".f0.tmp-x1y2.png"  # what a SIGKILL during a write leaves
+    stale.write_bytes(b"partial")
+    res = align_to_disk([clip], out, detector=detector_model_path, size=64)
+    assert res.clips[0].written == 2
+    assert not stale.exists()
+    assert sorted(p.name for p in (out / "clip").iterdir()) == ["align.json", "f0.png", "f1.png"]

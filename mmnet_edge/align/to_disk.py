@@ -29,7 +29,7 @@ from mmnet_edge.align.io import (
     list_images,
     read_image,
 )
-from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
+from mmnet_edge.artifacts.files import atomic_path, atomic_write_text, remove_stale_temporaries
 from mmnet_edge.errors import InputError, OutputError
 
 MANIFEST = "align.json"
@@ -225,6 +225,7 @@ def align_to_disk(
             try:
                 dest.mkdir(parents=True, exist_ok=True)
                 (dest / MANIFEST).unlink(missing_ok=True)  # incomplete until rewritten
+                remove_stale_temporaries(dest)  # left by a killed earlier run
             except OSError as exc:
                 raise OutputError(
                     f"cannot write to {dest}: {exc}; choose a writable --out folder"

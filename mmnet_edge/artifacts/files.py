@@ -61,3 +61,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:
+    """Delete temporary files :func:`atomic_path` left behind in ``directory`` by a killed
+    process (``.<stem>.tmp-*``); returns how many were removed."""
+    removed = 0
+    for p in Path(directory).glob(".*.tmp-*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed

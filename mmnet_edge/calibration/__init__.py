@@ -1,5 +1,6 @@
 """INT8 calibration: calibration sets, explicit Q/DQ quantization, legacy calibrator, report."""
 
+from mmnet_edge._lazy import lazy_attributes
 from mmnet_edge.calibration.dataset import (
     DEFAULT_SIZE,
     MIN_SIZE,
@@ -9,7 +10,16 @@ from mmnet_edge.calibration.dataset import (
     load_calibration_set,
     save_calibration_set,
 )
-from mmnet_edge.calibration.quantize import QuantResult, quantize_int8
+
+# the quantizer needs onnx and onnxruntime's quantization tools: loaded on first use
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    globals(),
+    {
+        "QuantResult": "mmnet_edge.calibration.quantize",
+        "quantize_int8": "mmnet_edge.calibration.quantize",
+    },
+)
 
 __all__ = [
     "DEFAULT_SIZE",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.cli.numbers import NON_NEGATIVE_INT, POSITIVE_INT
 from mmnet_edge.cli.options import require_train_extra
 
 
@@ -51,7 +52,7 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
     help="Output directory (default: next to an ONNX input; required for checkpoints).",
 )
 @click.option("--batch", default=None, help="Optimization profile MIN,OPT,MAX.")
-@click.option("--workspace", type=click.IntRange(min=1), default=None, help="Workspace (MiB).")
+@click.option("--workspace", type=POSITIVE_INT, default=None, help="Workspace (MiB).")
 @click.option(
     "--timing-cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -59,7 +60,7 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
     help="Directory of content-addressed timing caches.",
 )
 @click.option("--builder-optimization-level", type=click.IntRange(0, 5), default=None)
-@click.option("--dla-core", type=click.IntRange(min=0), default=None, help="DLA core N.")
+@click.option("--dla-core", type=NON_NEGATIVE_INT, default=None, help="DLA core N.")
 @click.option("--hardware-compatibility", type=click.Choice(["ampere_plus"]), default=None)
 @click.option("--version-compatible", is_flag=True, default=None)
 @click.option("--opset", type=click.IntRange(17, 21), default=17, show_default=True)

@@ -52,9 +52,16 @@ def iter_video(path: str | os.PathLike[str], max_frames: int | None = None) -> I
         cap.release()
 
 
-def read_video(path: str | os.PathLike[str], max_frames: int = 2000) -> list[np.ndarray]:
-    """All frames (BGR) of a video, at most ``max_frames``; at least two are required."""
-    frames = list(iter_video(path, max_frames))
+def read_video(path: str | os.PathLike[str], max_frames: int | None = None) -> list[np.ndarray]:
+    """All frames (BGR) of a video in memory; at least two are required. With ``max_frames``
+    a longer video is an InputError (never silently cut); long clips should be streamed
+    with :func:`iter_video` instead (``Runtime.predict_clip`` does)."""
+    frames = list(iter_video(path, None if max_frames is None else max_frames + 1))
+    if max_frames is not None and len(frames) > max_frames:
+        raise InputError(
+            f"{path} has more than {max_frames} frames; stream it with iter_video() or pass "
+            "a larger max_frames"
+        )
     if len(frames) < 2:
         raise InputError(f"{path}: fewer than two frames decoded; a clip needs two or more")
     return frames

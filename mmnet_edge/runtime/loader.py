@@ -91,6 +91,22 @@ def onnx_variant_path(path: str | os.PathLike[str], precision: str, device: str 
     return resolve_onnx_variant(path, precision, target)
 
 
+def check_variant_source(variant: Path, fp32: Path, precision: str) -> None:
+    """Refuse a variant whose metadata says it was made from another FP32 file."""
+    from mmnet_edge.artifacts.formats import format_of
+    from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
+
+    if format_of(fp32).precision != "fp32":
+        return  # opened through another variant: nothing to compare against
+    recorded = read_onnx_metadata(variant).extra.get("source_onnx_sha256")
+    if recorded and recorded != file_sha256(fp32):
+        raise InputError(
+            f"{variant.name} was made from another model than {fp32.name} (its recorded "
+            f"source differs): re-export it with `mmnet-edge export {fp32.name} "
+            f"--format onnx --{precision}`"
+        )
+
+
 def torch_cuda_available() -> bool:
     """True when an importable torch sees a CUDA device (False without torch)."""
     if not has_module("torch"):
@@ -188,7 +204,10 @@ def open_runner(
         raise missing_backend(cls)
     device = resolve_device(backend, device)
     if kind == "onnx" and precision is not None:
-        path = onnx_variant_path(path, precision, device)
+        variant = onnx_variant_path(path, precision, device)
+        if variant != path:
+            check_variant_source(variant, path, precision)
+        path = variant
     runner = cls(path, device=device, precision=precision, **options)
     runner.reason = reason
     if activate:

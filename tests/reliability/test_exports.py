@@ -45,11 +45,6 @@ def test_fp16_variant_is_rebuilt_for_a_new_source(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15, runtime/loader.py (not this branch): open_runner does not compare a "
-    "variant's source_onnx_sha256 with the FP32 file it is resolved from",
-)
 def test_loader_refuses_a_variant_of_another_source(tmp_path):
     model = make_tiny_model(0)
     ckpt = save_checkpoint(model, ModelMetadata(config=model.config), tmp_path / "a.safetensors")
