@@ -1,0 +1,142 @@
+"""TensorRT-target INT8: parseable Q/DQ (INT8 only, zero points 0, float biases), FP16 base
+graph, and top-1 agreement with FP32 on independent held-out synthetic subjects."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import numpy_helper
+
+from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
+from mmnet_edge.calibration.quantize import (
+    KEEP_FLOAT_BY_TARGET,
+    quantize_int8,
+    quantize_target,
+    tensorrt_qdq_problems,
+    zero_points,
+)
+from mmnet_edge.export.onnx import export_onnx
+
+
+def synthetic(seed: int, subjects: int, per_class: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCalibrationSetWarning)
+        return from_synthetic(112, subjects, per_class, seed)
+
+
+def logits(path, cs) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(["logits"], {"onset": cs.onset, "apex": cs.apex})[0]
+
+
+@pytest.fixture(scope="module")
+def random_int8(tiny_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("q8")
+    fp32 = export_onnx(tiny_checkpoint, out / "model.onnx").path
+    with contextlib.redirect_stdout(io.StringIO()):
+        res = {r.target: r for r in quantize_int8(fp32, synthetic(0, 2, 2), out)}
+    return fp32, res
+
+
+def test_tensorrt_target_has_only_int8_qdq_zero_points_and_float_bias(random_int8):
+    _, res = random_int8
+    path = res["tensorrt"].path
+    model = onnx.load(str(path))
+    inits = {t.name: t for t in model.graph.initializer}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    assert dq
+    for n in dq:  # every DQ reads INT8 (from an initializer or a QuantizeLinear)
+        if n.input[0] in inits:
+            assert inits[n.input[0]].data_type == onnx.TensorProto.INT8, n.name
+        else:
+            assert producers[n.input[0]].op_type == "QuantizeLinear", n.name
+    zps = zero_points(path)
+    qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    assert all(len(n.input) > 2 and n.input[2] in zps for n in qdq)  # explicit zero points
+    assert all(v.dtype == np.int8 and (v == 0).all() for v in zps.values())
+    # weights: per-output-channel scales, symmetric; biases stay float (TensorRT fuses them)
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.input[1] in producers]
+    assert len(convs) >= 8
+    for c in convs:
+        w_dq = producers[c.input[1]]
+        w = numpy_helper.to_array(inits[w_dq.input[0]])
+        scale = numpy_helper.to_array(inits[w_dq.input[1]])
+        assert scale.shape == (w.shape[0],)
+        assert np.abs(w).max() == 127  # symmetric: the largest weight maps to ±127
+        if len(c.input) > 2 and c.input[2]:
+            assert inits[c.input[2]].data_type == onnx.TensorProto.FLOAT
+    assert tensorrt_qdq_problems(path) == []
+
+
+def test_lint_flags_what_tensorrt_rejects(random_int8):
+    _, res = random_int8
+    problems = tensorrt_qdq_problems(res["cpu"].path)  # uint8 activations, INT32 biases
+    assert any("INT32" in p for p in problems)
+    assert any("UINT8" in p for p in problems)
+
+
+def test_tensorrt_default_keeps_the_sensitive_convolutions_float(random_int8):
+    _, res = random_int8
+    kept = res["tensorrt"].kept_float
+    for pattern in KEEP_FLOAT_BY_TARGET["tensorrt"]:
+        assert any(pattern in n for n in kept), pattern
+    assert not any("/blocks.3/" in n and "/attention/" not in n for n in kept)
+    assert res["cpu"].kept_float and all("/attention/" in n for n in res["cpu"].kept_float)
+
+
+def test_fp16_base_graph_runs_and_matches_its_fp32_twin(random_int8, tmp_path):
+    fp32, res = random_int8
+    calib = synthetic(0, 2, 2)
+    with contextlib.redirect_stdout(io.StringIO()):
+        r = quantize_target(
+            fp32, calib, tmp_path / "m.onnx", "tensorrt", "percentile", fp16_base=True
+        )
+    model = onnx.load(str(r.path))
+    f32, f16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+    assert all(i.type.tensor_type.elem_type == f32 for i in model.graph.input)
+    assert all(o.type.tensor_type.elem_type == f32 for o in model.graph.output)
+    inits = {t.name: t for t in model.graph.initializer}
+    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    assert dq and all(inits[n.input[1]].data_type == f16 for n in dq)
+    conv = [n for n in model.graph.node if n.op_type == "Conv"]
+    float_w = [inits[n.input[1]] for n in conv if n.input[1] in inits]  # kept-float convs
+    assert float_w and all(t.data_type == f16 for t in float_w)
+    assert tensorrt_qdq_problems(r.path) == []
+    held = synthetic(5, 1, 2)
+    a, b = logits(r.path, held), logits(res["tensorrt"].path, held)
+    assert np.abs(a - b).max() < 0.05 * np.abs(b).max() + 1e-3
+
+
+@pytest.fixture(scope="module")
+def trained_fp32(tmp_path_factory):
+    from mmnet_edge.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("trained")
+    cfg = TrainConfig(
+        dataset="synthetic",
+        model="tiny",
+        protocol="holdout",
+        output=out / "t",
+        seed=0,
+        progress=False,
+    )
+    return export_onnx(train(cfg).model_path, out / "model.onnx").path
+
+
+@pytest.mark.slow
+def test_tensorrt_int8_agrees_with_fp32_on_independent_held_out_sets(trained_fp32, tmp_path):
+    calib = synthetic(0, 5, 16)  # the training subjects, 80 pairs
+    with contextlib.redirect_stdout(io.StringIO()):
+        (res,) = quantize_int8(trained_fp32, calib, tmp_path, targets=("tensorrt",))
+    for seed in (1234, 4321):  # never-seen subjects, 3 × 40 pairs each
+        held = synthetic(seed, 3, 8)
+        ref = logits(trained_fp32, held)
+        agree = float((logits(res.path, held).argmax(1) == ref.argmax(1)).mean())
+        assert agree >= 0.97, (seed, agree)
