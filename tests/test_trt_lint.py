@@ -293,11 +293,6 @@ def test_exported_fp32_and_fp16_models_pass_both_tables(exported):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="the TensorRT-target INT8 model still has INT32 bias DequantizeLinear nodes "
-    "(ONNX Runtime QuantizeBias=True, issue 13 item 2); the quantizer fix lands separately",
-)
 def test_exported_int8_tensorrt_target_passes_both_tables(exported):
     from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
     from mmnet_edge.calibration.quantize import quantize_int8

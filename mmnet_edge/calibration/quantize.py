@@ -31,6 +31,8 @@ held-out set was lower: docs/calibration.md).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import tempfile
 import time
@@ -42,6 +44,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from mmnet_edge.artifacts.formats import INPUT_NAMES, variant_path
+from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.calibration.dataset import (
     CalibrationSet,
     check_compatible,
@@ -49,9 +54,21 @@ from mmnet_edge.calibration.dataset import (
     load_calibration_set,
 )
 from mmnet_edge.errors import CalibrationError
-from mmnet_edge.export.onnx import read_onnx_metadata, write_metadata
 
 log = logging.getLogger(__name__)
+
+
+def _quietly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    """Run ``fn`` with its stdout (ONNX Runtime's calibration progress prints) sent to the
+    debug log, so it neither clutters the CLI's output nor corrupts piped JSON."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            return fn(*args, **kwargs)
+    finally:
+        if buf.getvalue():
+            log.debug("%s output:\n%s", getattr(fn, "__name__", fn), buf.getvalue())
+
 
 TARGETS = ("tensorrt", "cpu")
 METHODS = ("minmax", "entropy", "percentile")
@@ -64,7 +81,10 @@ KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
 }
 PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999}
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
-OUTPUT_NAMES = {"tensorrt": "model.int8.onnx", "cpu": "model.int8-cpu.onnx"}
+#: INT8 target → artefact format (file names derive from the FP32 file's stem)
+TARGET_FORMATS = {"tensorrt": "onnx-int8", "cpu": "onnx-int8-cpu"}
+#: the names for an FP32 file called ``model.onnx`` (kept for earlier callers)
+OUTPUT_NAMES = {t: variant_path("model.onnx", f).name for t, f in TARGET_FORMATS.items()}
 
 
 class SyntheticCalibrationWarning(UserWarning):
@@ -103,7 +123,7 @@ def _reader(cs: CalibrationSet, limit: int | None):  # noqa: ANN202
                 return None
             sl = slice(self.i, self.i + 1)
             self.i += 1
-            return {"onset": cs.onset[sl], "apex": cs.apex[sl]}
+            return dict(zip(INPUT_NAMES, (cs.onset[sl], cs.apex[sl])))
 
         def rewind(self) -> None:
             self.i = 0
@@ -170,7 +190,8 @@ def quantize_target(
                 | set(kept)
             )
         sym = target == "tensorrt"
-        quantize_static(
+        _quietly(
+            quantize_static,
             str(pre),
             str(output),
             _reader(cs, limit),
@@ -231,11 +252,12 @@ def quantize_int8(
     percentile: float | None = None,
     fp16_base: bool = False,
 ) -> list[QuantResult]:
-    """Write ``model.int8.onnx`` (TensorRT) and/or ``model.int8-cpu.onnx`` (CPU) next to
-    each other in ``output_dir``. Without ``calib`` the synthetic set is used — with a loud
-    warning: calibrate on frames like the ones the deployment will see. ``keep_float`` and
-    ``percentile`` None → each target's default; ``fp16_base`` applies to the TensorRT
-    target only (FP16 base graph for strongly typed TensorRT 10/11 builds)."""
+    """Write ``<stem>.int8.onnx`` (TensorRT) and/or ``<stem>.int8-cpu.onnx`` (CPU) next to
+    each other in ``output_dir`` (``<stem>`` from the FP32 file's name). Without ``calib``
+    the synthetic set is used — with a loud warning: calibrate on frames like the ones the
+    deployment will see. ``keep_float`` and ``percentile`` None → each target's default;
+    ``fp16_base`` applies to the TensorRT target only (FP16 base graph for strongly typed
+    TensorRT 10/11 builds)."""
     onnx_fp32 = Path(onnx_fp32)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -257,7 +279,7 @@ def quantize_int8(
         quantize_target(
             onnx_fp32,
             cs,
-            output_dir / OUTPUT_NAMES[t],
+            variant_path(output_dir / onnx_fp32.name, TARGET_FORMATS[t]),
             t,
             method,
             keep_float,
@@ -278,7 +300,7 @@ def to_fp16_base(qdq_model: Path | str, output: Path | str) -> Path:
     from onnx import version_converter
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    from mmnet_edge.export.precision import topological_sort
+    from mmnet_edge.artifacts.onnx_graph import topological_sort
 
     model = onnx.load(str(qdq_model))
     if _default_opset(model) < FP16_BASE_OPSET:

@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("onnx", "engine")
 CALIB_METHODS = ("minmax", "entropy", "percentile")
-#: INT8 targets → artefact format names
-INT8_TARGETS = {"tensorrt": "onnx-int8", "cpu": "onnx-int8-cpu"}
 #: exit code of ``mmnet-edge export`` when ONNX files were written but no engine could be
 EXIT_NO_ENGINE = 3
 
@@ -61,9 +59,9 @@ class ExportSettings:
             raise InputError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.calib_method not in CALIB_METHODS:
             raise InputError(f"calib_method must be one of {CALIB_METHODS}")
-        unknown = set(self.int8_targets) - set(INT8_TARGETS)
+        unknown = set(self.int8_targets) - {"tensorrt", "cpu"}
         if unknown:
-            raise InputError(f"unknown INT8 targets {sorted(unknown)}; use {list(INT8_TARGETS)}")
+            raise InputError(f"unknown INT8 targets {sorted(unknown)}; use tensorrt, cpu")
         if self.fmt == "engine":
             self.engine.precision = self.precision
             self.engine.validate()
@@ -226,7 +224,7 @@ def export_model(
     if s.precision == "int8":
         _int8(onnx_path, base, source_sha, s, result, announce)
         if "tensorrt" in s.int8_targets:
-            trt_bound.append(variant_path(base, "onnx-int8"))
+            trt_bound.append(variant_path(base, "onnx-int8"))  # the TensorRT target
 
     if s.lint:
         _lint([p for p in trt_bound if p.is_file()], result)
@@ -265,7 +263,11 @@ def _int8(
     announce: Callable[[str], None],
 ) -> None:
     from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
-    from mmnet_edge.calibration.quantize import SyntheticCalibrationWarning, quantize_target
+    from mmnet_edge.calibration.quantize import (
+        TARGET_FORMATS,
+        SyntheticCalibrationWarning,
+        quantize_target,
+    )
     from mmnet_edge.export.precision import compare_variants, heldout_inputs
 
     meta = read_onnx_metadata(onnx_path)
@@ -286,7 +288,7 @@ def _int8(
     settings = {"calibration_sha256": calib_sha, "calibration_method": s.calib_method}
     heldout = None
     for target in s.int8_targets:
-        path = variant_path(base, INT8_TARGETS[target])
+        path = variant_path(base, TARGET_FORMATS[target])
         name = f"int8-{target}"
         if not s.force and _source_matches(path, source_sha, **settings):
             result.steps.append(

@@ -23,6 +23,7 @@ import onnx
 
 from mmnet_edge.artifacts.files import atomic_path
 from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
+from mmnet_edge.artifacts.onnx_graph import topological_sort
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.compare import AgreementReport, compare, softmax
 from mmnet_edge.errors import ExportError, ValidationError
@@ -44,28 +45,6 @@ class VariantResult:
     precision: str
     agreement: AgreementReport | None
     seconds: float
-
-
-def topological_sort(graph: onnx.GraphProto) -> None:
-    """Reorder ``graph.node`` so every input is produced before use (in place)."""
-    available = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
-    pending = list(graph.node)
-    ordered: list[onnx.NodeProto] = []
-    while pending:
-        progressed = False
-        rest = []
-        for node in pending:
-            if all(i in available for i in node.input):
-                ordered.append(node)
-                available.update(node.output)
-                progressed = True
-            else:
-                rest.append(node)
-        if not progressed:
-            raise ExportError(f"graph has a cycle or dangling input near node {rest[0].name!r}")
-        pending = rest
-    del graph.node[:]
-    graph.node.extend(ordered)
 
 
 def heldout_inputs(
