@@ -92,14 +92,16 @@ def run_demo(s: DemoSettings) -> DemoResult:
     _done(t0)
 
     # 2-3. calibration set + export (ONNX FP32 validated, INT8 Q/DQ for both targets) -----
+    from mmnet_edge.artifacts import read_metadata
     from mmnet_edge.artifacts.formats import variant_path
     from mmnet_edge.calibration.dataset import build_synthetic_set
     from mmnet_edge.export import ExportSettings, export_model
 
     t0 = _step("2/6 calibration set (training subjects)")
+    size = read_metadata(tr.model_path).input_size  # preprocessing comes from the model
     calib_path = out / "calib.npz"
     build_synthetic_set(
-        calib_path, input_size=112, subjects=s.subjects, per_class=s.per_class, seed=s.seed
+        calib_path, input_size=size, subjects=s.subjects, per_class=s.per_class, seed=s.seed
     )
     res.artefacts["calibration set"] = calib_path
     _done(t0)
@@ -124,7 +126,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
 
     t0 = _step("4/6 accuracy report FP32 vs INT8 on held-out synthetic subjects")
     heldout = out / "heldout.npz"
-    _build(heldout, input_size=112, subjects=3, per_class=s.per_class, seed=s.seed + 1000)
+    _build(heldout, input_size=size, subjects=3, per_class=s.per_class, seed=s.seed + 1000)
     variants = {
         "int8-cpu": variant_path(onnx_path, "onnx-int8-cpu"),
         "int8": variant_path(onnx_path, "onnx-int8"),
