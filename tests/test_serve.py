@@ -119,7 +119,8 @@ def server(
     deadline = time.monotonic() + 180
     client = Client(served.grpc)
     try:
-        while not client.is_ready():
+        # "serving …" is printed after the server's own end-to-end self-check
+        while "serving" not in log.read_text(errors="replace"):
             if proc.poll() is not None:
                 text = log.read_text(errors="replace")
                 last = [ln for ln in text.splitlines() if "error:" in ln] or text.splitlines()[-3:]
@@ -129,9 +130,7 @@ def server(
                 pytest.fail(f"mmnet-edge serve exited ({proc.returncode}): {text[-3000:]}")
             assert time.monotonic() < deadline, "server not ready after 180 s"
             time.sleep(0.3)
-        while "serving" not in log.read_text(errors="replace"):  # self-check done
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+        assert client.is_ready()
         yield served
     finally:
         client.close()
