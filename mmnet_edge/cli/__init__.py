@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Convert weights trained with the authors' code.",
     ),
     "doctor": ("mmnet_edge.cli.doctor", "doctor", "Report what this machine can run."),
+    "serve": ("mmnet_edge.cli.serve", "serve", "Serve a model with Triton (NVIDIA PyTriton)."),
 }
 
 

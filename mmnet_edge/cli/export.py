@@ -41,7 +41,19 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option("--fp16", "precision", flag_value="fp16", help="FP16 (default for engines).")
 @click.option("--int8", "precision", flag_value="int8", help="INT8 from calibrated Q/DQ models.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["engine", "onnx"]), default="engine", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["engine", "onnx", "triton"]),
+    default="engine",
+    show_default=True,
+    help="triton: ONNX + a Triton model repository in DIR/triton (onnxruntime_onnx).",
+)
+@click.option(
+    "--queue-delay-us",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="--format triton: dynamic batching queue delay (µs).",
 )
 @click.option("--profile", default=None, help="Target profile name (export/profiles) or .toml.")
 @click.option(
@@ -102,6 +114,7 @@ def export(
     force,
     calib,
     calib_method,
+    queue_delay_us,
 ) -> None:
     """Export MODEL (a .safetensors checkpoint, or an exported model.onnx) for deployment.
 
@@ -110,6 +123,16 @@ def export(
     then, with --format engine, <stem>.<precision>.engine + .engine.json. Existing
     variants are reused only if made from the same FP32 file with the same settings.
     """
+    if fmt == "triton" and model.suffix.lower() in (".engine", ".plan"):
+        from mmnet_edge.export.triton_repo import write_triton_repository
+
+        parsed = _batch(batch)
+        out_dir = output or model.parent
+        repo = write_triton_repository(
+            model, out_dir / "triton", parsed[2] if parsed else None, queue_delay_us
+        )
+        click.echo(f"triton repository: {repo.root} ({repo.platform}, max batch {repo.max_batch})")
+        return
     require_train_extra("export")
     from rich.console import Console
     from rich.markup import escape
@@ -137,7 +160,8 @@ def export(
     for key, value in overrides.items():
         if value is not None:
             setattr(settings.engine, key, value)
-    settings.fmt, settings.opset, settings.validate = fmt, opset, not no_validate
+    settings.fmt = "onnx" if fmt == "triton" else fmt
+    settings.opset, settings.validate = opset, not no_validate
     settings.force, settings.calib = force, calib
     settings.decompose_layernorm = decompose_layernorm
     if calib_method:
@@ -167,6 +191,23 @@ def export(
             escape(st.detail),
         )
     Console().print(table)
+    if fmt == "triton":
+        from mmnet_edge.artifacts.formats import resolve_onnx_variant
+        from mmnet_edge.export.triton_repo import write_triton_repository
+
+        onnx = resolve_onnx_variant(result.onnx, settings.precision, "cpu")
+        max_batch = settings.engine.batch[2] if batch else None
+        repo = write_triton_repository(
+            onnx, result.onnx.parent / "triton", max_batch, queue_delay_us
+        )
+        click.echo(f"triton repository: {repo.root} ({repo.platform}, max batch {repo.max_batch})")
+        click.echo(
+            f"  docker run --rm -p8000:8000 -p8001:8001 -p8002:8002 -v {repo.root}:/models \\"
+        )
+        click.echo(
+            "    nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository=/models"
+        )
+        return
     if profile:
         click.echo(f"profile: {profile} — {profile_raw.get('description', '')}")
     target = result.engine or result.onnx

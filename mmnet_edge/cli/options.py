@@ -27,3 +27,13 @@ def require_train_extra(command: str, modules: tuple[str, ...] = ("torch", "onnx
             "pip install 'mmnet-edge[train]' (the runtime-only install runs, benchmarks and "
             "inspects exported .onnx/.engine files without it)"
         )
+
+
+def require_extra(command: str, extra: str, modules: tuple[str, ...]) -> None:
+    """Exit with a message naming ``[extra]`` when ``modules`` are not importable."""
+    missing = _missing(modules)
+    if missing:
+        raise click.ClickException(
+            f"`mmnet-edge {command}` needs {', '.join(missing)}, which this installation "
+            f"lacks: pip install 'mmnet-edge[{extra}]'"
+        )

@@ -16,11 +16,20 @@ from mmnet_edge.cli.numbers import (
 )
 from mmnet_edge.data import list_datasets
 from mmnet_edge.model import list_models
-from mmnet_edge.train.config import PROTOCOLS, get_recipe, list_recipes
+from mmnet_edge.train.config import EXECUTORS, PROTOCOLS, get_recipe, list_recipes
 
 
 def _fmt(v: float) -> str:
     return f"{v:.4f}"
+
+
+def _seeds(value: str | None) -> tuple[int, ...] | None:
+    if not value:
+        return None
+    try:
+        return tuple(int(v) for v in value.split(","))
+    except ValueError as exc:
+        raise click.BadParameter("use --seeds 0,1,2", param_hint="--seeds") from exc
 
 
 def _defaults(field: str) -> str:
@@ -130,6 +139,23 @@ def _defaults(field: str) -> str:
 @click.option(
     "--synthetic-seed", type=NON_NEGATIVE_INT, default=None, help="Synthetic set seed [--seed]."
 )
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="in-process",
+    show_default=True,
+    help="Run folds here, or as Ray tasks (the [ray] extra).",
+)
+@click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT [local Ray].")
+@click.option("--gpus-per-fold", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True)
+@click.option("--cpus-per-fold", type=POSITIVE_FLOAT, default=1.0, show_default=True)
+@click.option("--seeds", default=None, help="Sweep seeds, e.g. 0,1,2 (summary: mean ± std).")
+@click.option(
+    "--grid",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Sweep grid file (TOML/JSON): settings × seeds.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def train(**o: object) -> None:
     """Train MMNet with leave-one-subject-out (or holdout) evaluation.
@@ -138,15 +164,18 @@ def train(**o: object) -> None:
     OUTPUT/folds/ (finished folds are skipped on rerun) and OUTPUT/model.safetensors, a final
     model trained on every subject for the same fixed epoch count.
     """
-    from mmnet_edge.cli.options import require_train_extra
+    from mmnet_edge.cli.options import require_extra, require_train_extra
 
     require_train_extra("train", ("torch",))
+    if o["executor"] == "ray":
+        require_extra("train --executor ray", "ray", ("ray",))
     from dataclasses import replace
 
     from mmnet_edge.synth import SyntheticConfig
     from mmnet_edge.train import AugmentConfig, TrainConfig
     from mmnet_edge.train import train as run_train
     from mmnet_edge.train.config import default_synthetic
+    from mmnet_edge.train.sweep import load_grid
 
     augment = AugmentConfig()
     if o["no_augment"]:
@@ -196,7 +225,20 @@ def train(**o: object) -> None:
         num_workers=int(o["workers"]),  # type: ignore[arg-type]
         threads=o["threads"],  # type: ignore[arg-type]
         progress=not o["quiet"],
+        executor=str(o["executor"]),
+        address=o["address"],  # type: ignore[arg-type]
+        gpus_per_fold=float(o["gpus_per_fold"]),  # type: ignore[arg-type]
+        cpus_per_fold=float(o["cpus_per_fold"]),  # type: ignore[arg-type]
+        seeds=_seeds(o["seeds"]),  # type: ignore[arg-type]
+        grid=load_grid(o["grid"]) if o["grid"] else (),  # type: ignore[arg-type]
     )
+    if cfg.is_sweep:
+        from mmnet_edge.train import sweep
+
+        swept = sweep(cfg)
+        click.echo(swept.markdown_path.read_text().split("\n", 4)[-1].rstrip())
+        click.echo(f"summary: {swept.json_path}  {swept.markdown_path}")
+        return
     result = run_train(cfg)
     r = result.report
     click.echo(

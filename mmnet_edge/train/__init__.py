@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mmnet_edge.train.device import select_device
     from mmnet_edge.train.driver import train
     from mmnet_edge.train.loop import fit, predict_samples
+    from mmnet_edge.train.sweep import sweep
 
 _LAZY: dict[str, str] = {
     "PairDataset": "mmnet_edge.train.dataset",
@@ -34,6 +35,7 @@ _LAZY: dict[str, str] = {
     "train": "mmnet_edge.train.driver",
     "fit": "mmnet_edge.train.loop",
     "predict_samples": "mmnet_edge.train.loop",
+    "sweep": "mmnet_edge.train.sweep",
 }
 
 
@@ -56,5 +58,6 @@ __all__ = [
     "predict_samples",
     "register_recipe",
     "select_device",
+    "sweep",
     "train",
 ]

@@ -19,6 +19,8 @@ from mmnet_edge.train.augment import AugmentConfig
 
 Protocol = Literal["loso", "holdout"]
 PROTOCOLS: tuple[str, ...] = ("loso", "holdout")
+#: where folds run: this process, one after another, or as tasks on a Ray cluster
+EXECUTORS: tuple[str, ...] = ("in-process", "ray")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,12 @@ class TrainConfig:
 
     ``recipe_name`` picks a registered recipe (default: the one the model preset names);
     ``mean``/``std`` normalise the frames and are recorded in every checkpoint.
+
+    ``executor`` runs the folds in this process (default) or as Ray tasks (``address``:
+    ``None`` starts a local Ray, ``"auto"`` or ``HOST:PORT`` joins a cluster; each task
+    asks for ``cpus_per_fold`` CPUs and ``gpus_per_fold`` GPUs). ``seeds`` and ``grid``
+    (a sequence of setting overrides, e.g. ``[{"lr": 1e-3}, {"lr": 2e-3}]``) make the run
+    a sweep: use :func:`mmnet_edge.train.sweep`.
     """
 
     dataset: str = "synthetic"
@@ -105,6 +113,26 @@ class TrainConfig:
     recipe_name: str | None = None
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    executor: str = "in-process"
+    address: str | None = None
+    gpus_per_fold: float = 0.0
+    cpus_per_fold: float = 1.0
+    seeds: tuple[int, ...] | None = None
+    grid: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_sweep(self) -> bool:
+        """True when ``seeds`` or ``grid`` fan this run out over several settings."""
+        return bool(self.seeds) or bool(self.grid)
+
+    def check_executor(self) -> None:
+        """ConfigError for an unknown executor or negative per-fold resources."""
+        if self.executor not in EXECUTORS:
+            raise ConfigError(
+                f"unknown executor {self.executor!r}; choose {' or '.join(EXECUTORS)}"
+            )
+        if self.cpus_per_fold <= 0 or self.gpus_per_fold < 0:
+            raise ConfigError("--cpus-per-fold must be > 0 and --gpus-per-fold ≥ 0")
 
     def base_recipe_name(self) -> str:
         """The registered recipe this run starts from."""
@@ -139,6 +167,7 @@ def default_synthetic(seed: int = 0) -> SyntheticConfig:
 
 
 __all__ = [
+    "EXECUTORS",
     "PROTOCOLS",
     "RECIPES",
     "Protocol",

@@ -7,6 +7,9 @@ set of metrics, trains a final model on all subjects, and writes a report direct
     OUT/report.json  OUT/report.md  OUT/confusion_matrix.png
     OUT/folds/<subject>.safetensors  OUT/folds/<subject>.json   (resumable)
     OUT/model.safetensors                                        (final checkpoint)
+
+Folds run on an executor (:mod:`mmnet_edge.train.executors`: this process, or Ray tasks);
+each finished fold is recorded as it arrives, whatever the order.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import contextlib
 import hashlib
 import json
 import logging
+import tempfile
 import time
 import warnings
 import zlib
-from dataclasses import asdict, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mmnet_edge._version import __version__
-from mmnet_edge.artifacts.files import atomic_write_text
+from mmnet_edge.artifacts.files import atomic_write_bytes, atomic_write_text
 from mmnet_edge.checkpoint import read_metadata, save_checkpoint
 from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_folds
 from mmnet_edge.errors import ConfigError, MMNetEdgeError, OutputError
@@ -36,6 +41,7 @@ from mmnet_edge.model import MMNetConfig
 from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
 from mmnet_edge.train.device import seed_everything, select_device
+from mmnet_edge.train.executors import FoldExecutor, make_executor
 from mmnet_edge.train.loop import fit, predict_samples
 from mmnet_edge.train.metrics import Metrics, compute_metrics
 from mmnet_edge.train.report import build_report, write_report
@@ -97,22 +103,52 @@ def iter_folds(cfg: TrainConfig, ds: MEDataset) -> list[Fold]:
     return folds
 
 
-def _metadata(cfg: TrainConfig, mcfg: MMNetConfig, ds: MEDataset, **training: Any) -> ModelMetadata:
+def _metadata(
+    cfg: TrainConfig, mcfg: MMNetConfig, class_names: Sequence[str], **training: Any
+) -> ModelMetadata:
     return ModelMetadata(
-        config=mcfg, class_names=ds.class_names, mean=cfg.mean, std=cfg.std, training=training
+        config=mcfg, class_names=tuple(class_names), mean=cfg.mean, std=cfg.std, training=training
     )
 
 
-def _run_fold(
-    cfg: TrainConfig,
-    recipe: Recipe,
-    mcfg: MMNetConfig,
-    ds: MEDataset,
-    fold: Fold,
-    device: torch.device,
-    out: Path,
-    ckpt_path: Path,
-) -> FoldResult:
+@dataclass
+class FoldJob:
+    """Everything one fold needs, so it can run in another process or on another machine."""
+
+    cfg: TrainConfig
+    recipe: Recipe
+    mcfg: MMNetConfig
+    dataset_name: str
+    class_names: tuple[str, ...]
+    fold: Fold
+    out: Path
+    checkpoint: Path
+    record: Path
+    fingerprint: str
+    #: the worker returns the checkpoint's bytes (remote executors) instead of writing it
+    ship_checkpoint: bool = False
+
+
+@dataclass
+class FoldOutcome:
+    result: FoldResult
+    checkpoint_bytes: bytes | None = None
+
+
+def run_fold_job(job: FoldJob) -> FoldOutcome:
+    """Train and evaluate one fold (the function every executor runs)."""
+    device = select_device(job.cfg.device)
+    if not job.ship_checkpoint:
+        return FoldOutcome(_run_fold(job, device, job.out, job.checkpoint))
+    with tempfile.TemporaryDirectory(prefix="mmnet-fold-") as tmp:
+        ckpt = Path(tmp) / job.checkpoint.relative_to(job.out)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        result = _run_fold(job, device, Path(tmp), ckpt)
+        return FoldOutcome(result, ckpt.read_bytes())
+
+
+def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
+    cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
     tf = time.perf_counter()
     seed = fold_seed(cfg.seed, fold.name)
     seed_everything(seed)
@@ -127,7 +163,7 @@ def _run_fold(
         amp=cfg.amp,
         num_workers=cfg.num_workers,
         eval_samples=fold.test if cfg.report_best_epoch else None,
-        progress=cfg.progress,
+        progress=cfg.progress and not job.ship_checkpoint,
         desc=f"fold {fold.name}",
         mean=cfg.mean,
         std=cfg.std,
@@ -140,8 +176,8 @@ def _run_fold(
     meta = _metadata(
         cfg,
         mcfg,
-        ds,
-        dataset=ds.name,
+        job.class_names,
+        dataset=job.dataset_name,
         fold=fold.name,
         test_subjects=fold.test_subjects,
         seed=seed,
@@ -160,6 +196,23 @@ def _run_fold(
         elapsed_s=round(time.perf_counter() - tf, 2),
         epoch_preds=epoch_preds or None,
     )
+
+
+@dataclass
+class RunPlan:
+    """One training run between loading its dataset and writing its report."""
+
+    cfg: TrainConfig
+    recipe: Recipe
+    mcfg: MMNetConfig
+    ds: MEDataset
+    device: torch.device
+    out: Path
+    fingerprint: str
+    folds: list[Fold]
+    results: dict[str, FoldResult] = field(default_factory=dict)
+    jobs: list[FoldJob] = field(default_factory=list)
+    t0: float = field(default_factory=time.perf_counter)
 
 
 def read_fold_record(rec_path: Path, ckpt_path: Path, fingerprint: str) -> FoldResult | None:
@@ -194,23 +247,15 @@ def read_fold_record(rec_path: Path, ckpt_path: Path, fingerprint: str) -> FoldR
     return result
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Run a full training + evaluation and write the report directory (see module doc).
-
-    ``cfg.threads`` calls ``torch.set_num_threads``, which is process-wide in PyTorch: it
-    changes every torch computation of this process, not only this training run.
-    """
+def plan_run(cfg: TrainConfig) -> RunPlan:
+    """Load the dataset and folds; finished folds (same fingerprint) are taken from disk."""
     t0 = time.perf_counter()
-    if cfg.threads:
-        if cfg.threads < 1:
-            raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
-        torch.set_num_threads(cfg.threads)
     if cfg.dataset.lower() == "synthetic" and cfg.synthetic is None:
         cfg = replace(cfg, synthetic=default_synthetic(cfg.seed))
     recipe = cfg.recipe()
     device = select_device(cfg.device)
     if cfg.amp and device.type != "cuda":
-        warnings.warn(f"--amp applies to CUDA only; training in fp32 on {device}", stacklevel=2)
+        warnings.warn(f"--amp applies to CUDA only; training in fp32 on {device}", stacklevel=3)
     ds = load_training_dataset(cfg)
     mcfg = MMNetConfig.preset(cfg.model, ds.num_classes)
     out = Path(cfg.output)
@@ -224,28 +269,64 @@ def train(cfg: TrainConfig) -> TrainResult:
     fp = _fingerprint(cfg, recipe, mcfg, ds)
     folds = iter_folds(cfg, ds)
     log.info("training %s on %s: %d samples, %d folds", cfg.model, ds, len(ds), len(folds))
-
-    results: list[FoldResult] = []
-    for fold in tqdm(folds, desc=f"{cfg.protocol} folds", disable=not cfg.progress, unit="fold"):
+    plan = RunPlan(cfg, recipe, mcfg, ds, device, out, fp, folds, t0=t0)
+    for fold in folds:
         stem = _safe_name(fold.name)
         rec_path, ckpt_path = fold_dir / f"{stem}.json", fold_dir / f"{stem}.safetensors"
         if cfg.resume:
             done = read_fold_record(rec_path, ckpt_path, fp)
             if done is not None:
-                results.append(done)
+                plan.results[fold.name] = done
                 continue
-        result = _run_fold(cfg, recipe, mcfg, ds, fold, device, out, ckpt_path)
-        atomic_write_text(rec_path, json.dumps({"fingerprint": fp, "result": result.to_dict()}))
-        results.append(result)
+        job = FoldJob(
+            cfg, recipe, mcfg, ds.name, tuple(ds.class_names), fold, out, ckpt_path, rec_path, fp
+        )
+        plan.jobs.append(job)
+    return plan
 
+
+def run_plans(plans: Sequence[RunPlan], executor: FoldExecutor, progress: bool = True) -> None:
+    """Run every pending fold of ``plans`` on ``executor``; one progress bar over all folds."""
+    by_job: dict[int, RunPlan] = {}
+    jobs: list[FoldJob] = []
+    for plan in plans:
+        for job in plan.jobs:
+            job.ship_checkpoint = executor.remote
+            by_job[id(job)] = plan
+            jobs.append(job)
+    total = sum(len(p.folds) for p in plans)
+    protocol = plans[0].cfg.protocol if plans else "loso"
+    bar = tqdm(total=total, desc=f"{protocol} folds", disable=not progress, unit="fold")
+    bar.update(total - len(jobs))
+
+    def on_done(job: FoldJob, outcome: FoldOutcome) -> None:
+        result, rec_path, fp = outcome.result, job.record, job.fingerprint
+        if outcome.checkpoint_bytes is not None:
+            atomic_write_bytes(job.checkpoint, outcome.checkpoint_bytes)
+        atomic_write_text(rec_path, json.dumps({"fingerprint": fp, "result": result.to_dict()}))
+        by_job[id(job)].results[job.fold.name] = result
+        bar.update(1)
+
+    try:
+        executor.map(run_fold_job, jobs, on_done)
+    finally:
+        bar.close()
+
+
+def finish_run(plan: RunPlan) -> TrainResult:
+    """Pool the fold predictions, train the final model and write the report."""
+    cfg, recipe, mcfg, ds, device, out = (
+        plan.cfg, plan.recipe, plan.mcfg, plan.ds, plan.device, plan.out
+    )  # fmt: skip
+    results = [plan.results[f.name] for f in plan.folds]
     y_true = [y for r in results for y in r.y_true]
     y_pred = [y for r in results for y in r.y_pred]
     metrics = compute_metrics(y_true, y_pred, ds.class_names)
 
     model_path: Path | None = None
     if cfg.final_model:
-        model_path = train_final(cfg, recipe, mcfg, ds, device, metrics, fp, out)
-    elapsed = time.perf_counter() - t0
+        model_path = train_final(cfg, recipe, mcfg, ds, device, metrics, plan.fingerprint, out)
+    elapsed = time.perf_counter() - plan.t0
     report = build_report(
         cfg=cfg,
         recipe=recipe,
@@ -256,10 +337,30 @@ def train(cfg: TrainConfig) -> TrainResult:
         device=device,
         elapsed_s=elapsed,
         model_path=model_path,
-        fingerprint=fp,
+        fingerprint=plan.fingerprint,
     )
     report_path = write_report(report, metrics, out)
     return TrainResult(metrics, report, results, out, model_path, report_path, elapsed)
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Run a full training + evaluation and write the report directory (see module doc).
+
+    Folds run on ``cfg.executor`` (this process, or Ray tasks); a config with ``seeds`` or
+    ``grid`` is a sweep: run it with :func:`mmnet_edge.train.sweep`. ``cfg.threads`` calls
+    ``torch.set_num_threads``, which is process-wide in PyTorch: it changes every torch
+    computation of this process, not only this training run.
+    """
+    if cfg.is_sweep:
+        raise ConfigError("this config has seeds/grid: run it with mmnet_edge.train.sweep(cfg)")
+    executor = make_executor(cfg)
+    if cfg.threads:
+        if cfg.threads < 1:
+            raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
+        torch.set_num_threads(cfg.threads)
+    plan = plan_run(cfg)
+    run_plans([plan], executor, cfg.progress)
+    return finish_run(plan)
 
 
 def train_final(
@@ -298,7 +399,7 @@ def train_final(
     meta = _metadata(
         cfg,
         mcfg,
-        ds,
+        ds.class_names,
         dataset=ds.name,
         class_map=ds.class_map,
         samples=len(ds),
@@ -323,4 +424,17 @@ def train_final(
     return save_checkpoint(model.cpu(), meta, path)
 
 
-__all__ = ["fold_seed", "iter_folds", "load_training_dataset", "train", "train_final"]
+__all__ = [
+    "FoldJob",
+    "FoldOutcome",
+    "RunPlan",
+    "finish_run",
+    "fold_seed",
+    "iter_folds",
+    "load_training_dataset",
+    "plan_run",
+    "run_fold_job",
+    "run_plans",
+    "train",
+    "train_final",
+]
