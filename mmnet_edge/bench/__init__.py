@@ -25,7 +25,7 @@ def _metadata(models: Sequence[Path]) -> Any:
 
 def run_benchmark(
     models: Sequence[Path],
-    backends: Sequence[str] = ("torch", "onnxruntime", "tensorrt"),
+    backends: Sequence[str] = ("torch", "onnxruntime", "openvino", "tensorrt"),
     precisions: Sequence[str] = ("fp32", "fp16", "int8"),
     batches: Sequence[int] = (1,),
     settings: RunSettings | None = None,
@@ -34,15 +34,36 @@ def run_benchmark(
     baseline: str | None = None,
     device: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    gate: float = 0.97,
+    cache_dir: str | Path | None = None,
+    calib: str | Path | None = None,
+    export_missing: bool = True,
+    on_message: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Benchmark every applicable backend × precision × batch; returns the report dict."""
+    """Benchmark every applicable backend × precision × batch; returns the report dict.
+
+    A lone checkpoint gets its ONNX/INT8 exports from the bench cache
+    (:func:`mmnet_edge.bench.cache.prepare_models`; ``export_missing=False`` turns that
+    off); ``on_message`` hears what was exported or reused. Every measured case is compared
+    with the FP32 reference on held-out synthetic pairs (``settings.agreement_pairs``), and
+    ``report["recommendation"]`` names the fastest batch-1 case with agreement ≥ ``gate``.
+    """
     from mmnet_edge.bench.environment import collect_environment
     from mmnet_edge.bench.flops import gflops_for
+    from mmnet_edge.bench.recommend import recommend
     from mmnet_edge.bench.report import add_ratios
 
     settings = settings or RunSettings()
     models = [Path(m) for m in models]
     meta = _metadata(models)
+    exports = None
+    if export_missing:
+        from mmnet_edge.bench.cache import prepare_models
+
+        exports = prepare_models(
+            models, backends, precisions, cache_dir, calib, on_message=on_message
+        )
+        models = exports.models
     gflops, gflops_by_op, gflops_source = gflops_for(meta)
     cases = plan_cases(models, backends, precisions, batches, device, settings.cuda_graph)
     complete = run_cases(cases, settings, on_progress)
@@ -68,8 +89,12 @@ def run_benchmark(
         ),
         "complete": complete,
         "results": [case_result(c, gflops) for c in cases],
+        "agreement": next((c.agreement_info for c in cases if c.agreement_info), None),
     }
+    if exports is not None and exports.directory is not None:
+        report["exports"] = exports.to_dict()
     add_ratios(report, baseline)
+    report["recommendation"] = recommend(report, models, gate)
     if stages and complete:
         from mmnet_edge.bench.stages import measure_stages
 
