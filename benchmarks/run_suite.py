@@ -114,7 +114,7 @@ def make_models(config: str, work: Path, notes: list[str], calib_method: str) ->
 
 
 def clip_pair_cost(
-    onnx_path: Path, detector: str | None, clip_len: int = 30, clips: int = 3, threads: int = 2
+    onnx_path: Path, detector: str | None, clip_len: int = 30, clips: int = 5, threads: int = 2
 ) -> dict[str, Any]:
     """Per onset/apex pair cost inside a clip with the INT8 model, end to end: one face
     detection per clip (YuNet + refinement, fitted on the onset), a warp per frame,
