@@ -81,6 +81,7 @@ class Choice:
     reason: str
     options: dict[str, Any] = field(default_factory=dict)
     facts: list[dict[str, Any]] = field(default_factory=list)
+    device: str | None = None  #: where it was measured (``cpu``, ``cuda:0``)
 
 
 def model_identity(path: PathLike) -> dict[str, Any]:
@@ -169,8 +170,6 @@ def follow_recommendation(
         if device is not None and where.split(":")[0] != device.split(":")[0]:
             skipped.append(f"{backend} {precision}: measured on {where}, device={device} asked")
             continue
-        if kind not in CONTAINER_BACKENDS and kind != "onnx":
-            continue
         if backend not in CONTAINER_BACKENDS.get(kind, ()):
             skipped.append(f"{backend} {precision}: does not open a {kind} file")
             continue
@@ -207,7 +206,7 @@ def follow_recommendation(
         if skipped:
             why += " (not taken: " + "; ".join(skipped) + ")"
         opts = {"cuda_graph": True} if entry.get("cuda_graph") else {}
-        return Choice(backend, precision, target, why, opts)
+        return Choice(backend, precision, target, why, opts, device=where)
     return Choice(
         None,
         None,
@@ -327,4 +326,4 @@ def probe(
         f"top-1 agreement ≥ {gate} vs ONNX Runtime FP32 on {pairs} held-out synthetic pairs "
         f"(batch 1, median of {iters} runs: {measured})"
     )
-    return Choice(best["backend"], best["precision"], target, reason, facts=facts)
+    return Choice(best["backend"], best["precision"], target, reason, facts=facts, device="cpu")

@@ -209,8 +209,7 @@ def open_runner(
     if chosen is not None and chosen.backend is not None:
         backend, reason, precision = chosen.backend, chosen.reason, chosen.precision
         path, options = chosen.path or path, {**chosen.options, **options}
-        if backend == "openvino" or (backend == "onnxruntime" and device is None):
-            device = "cpu"  # measured on the CPU
+        device = normalize_device(chosen.device) or device  # where it was measured
     elif backend == "auto":
         backend, reason = choose_backend(kind, device)
         if chosen is not None:
