@@ -254,7 +254,11 @@ def main() -> int:
     ap.add_argument("--iters", type=int, default=40)
     ap.add_argument("--batches", default="1", help="comma-separated batch sizes (e.g. 1,8)")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads per backend")
-    ap.add_argument("--calib-method", default="percentile", help="INT8 calibration method")
+    ap.add_argument(
+        "--calib-method",
+        default="minmax",
+        help="INT8 calibration method (percentile on the paper model needs > 22 GB of memory)",
+    )
     ap.add_argument("--detector", default=None, help="YuNet model for the alignment stages")
     ap.add_argument(
         "--out", default=None, help="default: benchmarks/results/<machine-tag>/<date>-<cpu flags>"

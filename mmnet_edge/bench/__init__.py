@@ -37,6 +37,7 @@ def run_benchmark(
     gate: float = 0.97,
     cache_dir: str | Path | None = None,
     calib: str | Path | None = None,
+    calib_method: str = "minmax",
     export_missing: bool = True,
     on_message: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def run_benchmark(
         from mmnet_edge.bench.cache import prepare_models
 
         exports = prepare_models(
-            models, backends, precisions, cache_dir, calib, on_message=on_message
+            models, backends, precisions, cache_dir, calib, calib_method, on_message
         )
         models = exports.models
     gflops, gflops_by_op, gflops_source = gflops_for(meta)

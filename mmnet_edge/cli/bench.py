@@ -74,6 +74,13 @@ def _batches(value: str) -> list[int]:
     default=None,
     help="Calibration set (.npz) for the cached INT8 exports [default: synthetic].",
 )
+@click.option(
+    "--calib-method",
+    type=click.Choice(["minmax", "entropy", "percentile"]),
+    default="minmax",
+    show_default=True,
+    help="Calibration method for the cached INT8 exports (minmax: least memory).",
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 @click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None)
 @click.option("--plot", "png_path", type=click.Path(path_type=Path), default=None)
@@ -95,6 +102,7 @@ def bench(
     agreement_pairs,
     cache_dir,
     calib,
+    calib_method,
     json_path,
     md_path,
     png_path,
@@ -160,6 +168,7 @@ def bench(
             gate=gate,
             cache_dir=cache_dir,
             calib=calib,
+            calib_method=calib_method,
             on_message=lambda m: progress.console.print(
                 m, markup=False, highlight=False, soft_wrap=True
             ),
