@@ -73,7 +73,7 @@ def test_precision_axis_uses_sibling_variants(models):
 def test_bad_matrix_arguments_are_input_errors(models):
     ckpt, onnx_path = models
     with pytest.raises(InputError, match="unknown backend"):
-        plan_cases([onnx_path], ["openvino"], ["fp32"], [1])
+        plan_cases([onnx_path], ["tflite"], ["fp32"], [1])
     with pytest.raises(InputError, match="precision"):
         plan_cases([onnx_path], ["ort"], ["int4"], [1])
     with pytest.raises(InputError, match="batch"):

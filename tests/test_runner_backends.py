@@ -168,7 +168,7 @@ def test_auto_choice_is_explained(tiny_checkpoint, onnx_model):
 def test_backend_names_and_file_types(tiny_checkpoint, onnx_model, tmp_path):
     assert canonical_backend("TRT") == "tensorrt" and canonical_backend("pytorch") == "torch"
     with pytest.raises(InputError, match="unknown backend"):
-        open_runner(onnx_model, backend="openvino")
+        open_runner(onnx_model, backend="tflite")
     with pytest.raises(InputError, match="needs a .safetensors"):
         open_runner(onnx_model, backend="torch")
     with pytest.raises(InputError, match="needs an .onnx"):

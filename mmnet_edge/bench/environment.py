@@ -9,27 +9,9 @@ import time
 from typing import Any
 
 from mmnet_edge._version import __version__
+from mmnet_edge.runtime.autoselect import cpu_flags, cpu_model
 
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
-        return []
-    m = re.search(r"^(flags|Features)\s*:\s*(.*)$", text, re.M)
-    have = set(m.group(2).split()) if m else set()
-    return [f for f in wanted if f in have]
+__all__ = ["collect_environment", "cpu_flags", "cpu_model", "machine_tag"]
 
 
 def _version(mod: str) -> str | None:
@@ -38,6 +20,14 @@ def _version(mod: str) -> str | None:
     except Exception:  # noqa: BLE001
         return None
     return str(getattr(m, "__version__", "?"))
+
+
+def _openvino_version() -> str | None:
+    try:
+        import openvino
+    except ImportError:
+        return None
+    return str(openvino.get_version())
 
 
 def _jetson_power_mode_sysfs() -> str | None:
@@ -66,6 +56,7 @@ def collect_environment() -> dict[str, Any]:
         "mmnet_edge": __version__,
         "torch": _version("torch"),
         "onnxruntime": _version("onnxruntime"),
+        "openvino": _openvino_version(),
         "opencv": _version("cv2"),
         "tensorrt": _version("tensorrt"),
         "gpu": gpu_facts() or None,

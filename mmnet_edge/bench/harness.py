@@ -39,6 +39,8 @@ class Case:
     cuda_peak_mb: float | None = None
     device_used_mb: float | None = None
     runner_info: dict[str, Any] = field(default_factory=dict)
+    agreement: dict[str, Any] | None = None  #: top-1 agreement with the FP32 reference
+    agreement_info: dict[str, Any] | None = None  #: the reference and the inputs used
 
     @property
     def label(self) -> str:
@@ -58,6 +60,7 @@ class RunSettings:
     seconds: float | None = None
     threads: int | None = None
     cuda_graph: bool = False  # add a CUDA-graph twin of every torch/TensorRT CUDA case
+    agreement_pairs: int = 32  # held-out pairs for top-1 agreement with FP32 (0: skip)
 
     def __post_init__(self) -> None:
         if self.iters is None and self.seconds is None:
@@ -68,6 +71,8 @@ class RunSettings:
             raise InputError(f"seconds must be > 0, not {self.seconds}")
         if self.warmup < 0:
             raise InputError(f"warmup must be ≥ 0, not {self.warmup}")
+        if self.agreement_pairs < 0:
+            raise InputError(f"agreement_pairs must be ≥ 0, not {self.agreement_pairs}")
 
 
 def _cuda() -> bool:
@@ -158,7 +163,7 @@ def _plan_one(case: Case, by_kind: dict[str, Path]) -> None:
     base = by_kind[kind]
     if kind == "onnx":
         try:
-            case.model = onnx_variant_path(base, case.precision, case.device)
+            case.model = onnx_variant_path(base, case.precision, case.device, case.backend)
         except MMNetEdgeError as exc:
             return case.skip(str(exc))
     else:
@@ -214,7 +219,7 @@ def open_case(case: Case, threads: int | None) -> None:
     from mmnet_edge.runtime.loader import open_runner
 
     opts: dict[str, Any] = {}
-    if threads and case.backend in ("torch", "onnxruntime"):
+    if threads and case.backend in ("torch", "onnxruntime", "openvino"):
         opts["threads"] = threads
     if case.cuda_graph:
         opts["cuda_graph"] = True
@@ -298,6 +303,10 @@ def run_cases(
             rounds += 1
             if on_progress:
                 on_progress(rounds, settings.iters or 0)
+        if settings.agreement_pairs and active:  # after timing: it must not disturb it
+            from mmnet_edge.bench.agreement import measure_agreement
+
+            measure_agreement(active, settings.agreement_pairs)
     except KeyboardInterrupt:
         completed = False
     finally:
@@ -336,5 +345,6 @@ def case_result(case: Case, gflops: float | None) -> dict[str, Any]:
         cuda_peak_mb=case.cuda_peak_mb,
         device_used_mb=case.device_used_mb,
         runner=case.runner_info,
+        agreement=case.agreement,
     )
     return out

@@ -77,6 +77,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         + f"), GPU: {env.get('gpu') or 'none'}"
         + jetson_txt,
         f"- torch {env.get('torch')}, onnxruntime {env.get('onnxruntime')}, "
+        f"OpenVINO {env.get('openvino') or 'absent'}, "
         f"TensorRT {env.get('tensorrt') or 'absent'}, CUDA {env.get('cuda') or 'absent'}"
         + (f", driver {env['gpu_driver']}" if env.get("gpu_driver") else ""),
         f"- model: {model.get('name')} ({model.get('input_size')} px) — "
@@ -84,8 +85,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- method: {report['method']}",
         "",
         f"| backend | precision | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | ms/pair | "
-        f"pairs/s | GFLOP/s | peak RSS MiB | CUDA peak MiB | vs {report.get('baseline', '—')} |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"pairs/s | GFLOP/s | peak RSS MiB | CUDA peak MiB | vs {report.get('baseline', '—')} | "
+        "top-1 agreement |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         if r["status"] != "ok":
@@ -97,7 +99,8 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{lat['p90']:.2f} | {lat['p99']:.2f} | {lat['mean']:.2f} ± {lat['std']:.2f} | "
             f"{lat['p50'] / r['batch']:.2f} | {r['throughput_per_s']:.1f} | "
             f"{r['achieved_gflops_per_s']:.1f} | {_mb(r.get('peak_rss_mb'))} | "
-            f"{_mb(r.get('cuda_peak_mb'))} | {f'{ratio:.2f}×' if ratio else '—'} |"
+            f"{_mb(r.get('cuda_peak_mb'))} | {f'{ratio:.2f}×' if ratio else '—'} | "
+            f"{_agreement(r)} |"
         )
     if report.get("baseline"):
         lines += [
@@ -106,6 +109,15 @@ def to_markdown(report: dict[str, Any]) -> str:
             "the baseline). GFLOP/s = pairs/s × GFLOPs per pair: compare with the machine's "
             "peak to see how close each backend runs to it.",
         ]
+    if report.get("agreement"):
+        a = report["agreement"]
+        lines += [
+            "",
+            f"Top-1 agreement: share of {a['pairs']} {a['inputs']} on which the row's top-1 "
+            f"class equals {a['reference']}'s ({a['reference_model']}).",
+        ]
+    if report.get("exports"):
+        lines += ["", f"Exports: {report['exports']['message']}"]
     skipped = [r for r in report["results"] if r["status"] != "ok"]
     if skipped:
         lines += ["", "Skipped:", ""]
@@ -133,7 +145,23 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines += ["", f"Clock: {st['clock']}."]
     if not report.get("complete", True):
         lines += ["", "**Interrupted: partial results.**"]
+    if "recommendation" in report:
+        from mmnet_edge.bench.recommend import recommendation_line
+
+        lines += [
+            "",
+            "Recommendation: the fastest backend × precision at batch 1 whose top-1 agreement "
+            "with the FP32 reference passes the gate; ratio = its p50 / ONNX Runtime FP32 p50.",
+            "",
+            recommendation_line(report["recommendation"]),
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _agreement(r: dict[str, Any]) -> str:
+    a = r.get("agreement") or {}
+    v = a.get("top1_agreement")
+    return "—" if v is None else f"{v:.3f}"
 
 
 def write_plot(report: dict[str, Any], path: Path) -> None:

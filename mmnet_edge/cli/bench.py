@@ -25,9 +25,9 @@ def _batches(value: str) -> list[int]:
 )
 @click.option(
     "--backend",
-    default="torch,onnxruntime,tensorrt",
+    default="torch,onnxruntime,openvino,tensorrt",
     show_default=True,
-    help="Comma-separated backends (torch, onnxruntime/ort, tensorrt/trt).",
+    help="Comma-separated backends (torch, onnxruntime/ort, openvino/ov, tensorrt/trt).",
 )
 @click.option("--precision", default="fp32,fp16,int8", show_default=True)
 @click.option("--batch", default="1", show_default=True, help="Comma-separated batch sizes.")
@@ -39,13 +39,47 @@ def _batches(value: str) -> list[int]:
     help="Measured rounds per case [default: 50 unless --seconds is given].",
 )
 @click.option("--seconds", type=float, default=None, help="Stop measuring after S seconds.")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch / ORT.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch / ORT / OpenVINO.")
 @click.option("--device", default=None, help="cpu or cuda[:N] (default: best available).")
 @click.option("--cuda-graph", is_flag=True, help="Also measure torch/TensorRT with CUDA graphs.")
 @click.option("--stages", is_flag=True, help="Also split decode/align/preprocess/infer/post.")
 @click.option("--detector", default=None, help="YuNet model for --stages alignment.")
 @click.option(
     "--baseline", default=None, help="BACKEND[:PRECISION] for the ratio column (default: first)."
+)
+@click.option(
+    "--gate",
+    type=float,
+    default=0.97,
+    show_default=True,
+    help="Top-1 agreement with FP32 a case needs to be recommended.",
+)
+@click.option(
+    "--agreement-pairs",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Held-out synthetic pairs for the agreement column (0: skip).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where a lone checkpoint's ONNX/INT8 exports are cached "
+    "[default: $MMNET_EDGE_CACHE/bench or ~/.cache/mmnet-edge/bench].",
+)
+@click.option(
+    "--calib",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Calibration set (.npz) for the cached INT8 exports [default: synthetic].",
+)
+@click.option(
+    "--calib-method",
+    type=click.Choice(["minmax", "entropy", "percentile"]),
+    default="minmax",
+    show_default=True,
+    help="Calibration method for the cached INT8 exports (minmax: least memory).",
 )
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 @click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None)
@@ -64,6 +98,11 @@ def bench(
     stages,
     detector,
     baseline,
+    gate,
+    agreement_pairs,
+    cache_dir,
+    calib,
+    calib_method,
     json_path,
     md_path,
     png_path,
@@ -72,8 +111,11 @@ def bench(
     precision × batch, measured interleaved so drift hits every case alike.
 
     MODELS: a checkpoint and/or ONNX file (its .fp16/.int8/.int8-cpu siblings are used for
-    those precisions) and/or a TensorRT engine. Unavailable combinations are reported as
-    skipped with the reason. Ctrl-C stops early and still writes the partial results.
+    those precisions) and/or a TensorRT engine. A checkpoint alone is exported to ONNX and
+    INT8 into a cache (reused on the next call). Unavailable combinations are reported as
+    skipped with the reason. Each case's top-1 agreement with FP32 is measured, and the
+    report ends with the recommended backend × precision. Ctrl-C stops early and still
+    writes the partial results.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -86,6 +128,7 @@ def bench(
         seconds=seconds,
         threads=threads,
         cuda_graph=cuda_graph,
+        agreement_pairs=agreement_pairs,
     )
     columns = [
         TextColumn("[progress.description]{task.description}"),
@@ -122,6 +165,13 @@ def bench(
             baseline=baseline,
             device=device,
             on_progress=tick,
+            gate=gate,
+            cache_dir=cache_dir,
+            calib=calib,
+            calib_method=calib_method,
+            on_message=lambda m: progress.console.print(
+                m, markup=False, highlight=False, soft_wrap=True
+            ),
         )
     md = to_markdown(report)
     if json_path:

@@ -7,16 +7,25 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.runtime.loader import BACKEND_ALIASES
+
 
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--backend",
-    type=click.Choice(["auto", "torch", "onnxruntime", "tensorrt"]),
+    type=click.Choice(["auto", *BACKEND_ALIASES]),
     default="auto",
     show_default=True,
 )
+@click.option(
+    "--recommendation",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --backend auto: follow a `mmnet-edge bench --json` result for this model.",
+)
+@click.option("--probe", is_flag=True, help="With --backend auto: time the CPU candidates first.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None)
 @click.option("--detector", default=None, help="YuNet model (else $MMNET_EDGE_FACE_DETECTOR).")
@@ -39,6 +48,8 @@ def predict(
     no_align,
     onset_index,  # noqa: ANN001
     as_json,
+    recommendation,
+    probe,
 ) -> None:
     """Classify a micro-expression: an ONSET APEX image pair, or a clip (video file or
     folder of frames) whose apex is spotted automatically."""
@@ -53,6 +64,8 @@ def predict(
         precision=precision,
         align=not no_align,
         detector=detector,
+        **({"recommendation": recommendation} if recommendation else {}),
+        **({"probe": True} if probe else {}),
     ) as rt:
         if len(inputs) == 2 and all(p.suffix.lower() in IMAGE_SUFFIXES for p in inputs):
             pred = rt.predict(inputs[0], inputs[1])

@@ -10,8 +10,15 @@
   A checkpoint stays on torch even on a CPU: converting it silently would hide a slow
   export step and a second file; the reason says to export for the fastest path.
 
-The device is resolved once, here, and both the ONNX variant (CPU- or TensorRT-target
-INT8) and the runner use it. The choice and why is kept in ``runner.reason``.
+The device is resolved once, here, and both the ONNX variant and the runner use it. Which
+INT8 ONNX file a backend loads on a CPU is the runner's ``int8_formats`` class data when it
+has one (OpenVINO: the symmetric ``.int8.onnx``), else the artefact table's order (ONNX
+Runtime: the U8S8 ``.int8-cpu.onnx``) — both measured, see docs/benchmarks.md.
+
+``backend="auto"`` can also follow measurements instead of this fixed preference:
+``recommendation=`` a ``mmnet-edge bench`` JSON (or its dict) for the same model and CPU, or
+``probe=True`` to time the CPU candidates on load (:mod:`mmnet_edge.runtime.autoselect`).
+The choice and why is kept in ``runner.reason``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from mmnet_edge.artifacts.formats import (
     container_of,
     how_to_make,
     resolve_onnx_variant,
+    variant_path,
 )
 from mmnet_edge.errors import BackendUnavailableError, InputError
 from mmnet_edge.runtime.runner import BaseRunner, has_module, missing_backend, normalize_device
@@ -85,9 +93,22 @@ def model_kind(path: str | os.PathLike[str]) -> str:
     return container_of(path)
 
 
-def onnx_variant_path(path: str | os.PathLike[str], precision: str, device: str | None) -> Path:
-    """The sibling ONNX file for ``precision`` on ``device`` (see ``resolve_onnx_variant``)."""
+def onnx_variant_path(
+    path: str | os.PathLike[str],
+    precision: str,
+    device: str | None,
+    backend: str | None = None,
+) -> Path:
+    """The sibling ONNX file for ``precision`` on ``device`` (see ``resolve_onnx_variant``);
+    for INT8 on a CPU, in the order ``backend``'s runner prefers (``int8_formats``)."""
     target = "cpu" if normalize_device(device) in (None, "cpu") else "gpu"
+    if precision == "int8" and target == "cpu" and backend is not None:
+        order = getattr(runner_class(backend), "int8_formats", None)
+        if order:
+            for name in order:
+                cand = variant_path(path, name)
+                if cand.is_file():
+                    return cand
     return resolve_onnx_variant(path, precision, target)
 
 
@@ -170,6 +191,8 @@ def open_runner(
     device: str | None = None,
     precision: str | None = None,
     activate: bool = True,
+    recommendation: str | os.PathLike[str] | dict[str, Any] | None = None,
+    probe: bool | dict[str, Any] = False,
     **options: Any,
 ) -> BaseRunner:
     """Open ``path`` with ``backend`` (``auto`` or a name in :data:`BACKENDS`).
@@ -179,6 +202,12 @@ def open_runner(
     variant (``model.int8-cpu.onnx`` on a CPU, ``model.int8.onnx`` on a GPU), for a
     checkpoint the torch dtype, for an engine it must match what the engine was built with.
     ``activate=False`` returns the runner without loading anything (call ``activate()``).
+    With ``backend="auto"`` and no ``precision``: ``recommendation`` (a ``mmnet-edge bench``
+    JSON path or dict) picks the measured fastest backend × precision that passed the
+    agreement gate, when it was measured for this model on this CPU; ``probe=True`` (or a
+    dict of :func:`~mmnet_edge.runtime.autoselect.probe` arguments: ``iters``, ``pairs``,
+    ``gate``) times the CPU candidates now. Either falls back to the fixed preference, and
+    ``runner.reason`` says what was measured or why it was not used.
     ``options`` go to the runner: ``threads`` (torch, ORT, OpenVINO), ``spin``,
     ``graph_optimization``, ``inter_threads``, ``provider_options`` (ORT), ``cuda_graph``
     (torch, TensorRT), ``buffers`` (TensorRT: ``cuda-python``, ``pycuda`` or an object).
@@ -190,8 +219,17 @@ def open_runner(
     if precision is not None and precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
     device = normalize_device(device)
-    if backend == "auto":
+    chosen = None
+    if backend == "auto" and (recommendation is not None or probe):
+        chosen = _measured_choice(path, kind, device, precision, recommendation, probe, options)
+    if chosen is not None and chosen.backend is not None:
+        backend, reason, precision = chosen.backend, chosen.reason, chosen.precision
+        path, options = chosen.path or path, {**chosen.options, **options}
+        device = normalize_device(chosen.device) or device  # where it was measured
+    elif backend == "auto":
         backend, reason = choose_backend(kind, device)
+        if chosen is not None:
+            reason = f"{chosen.reason}; fixed preference: {reason}"
     else:
         backend = canonical_backend(backend)
         reason = f"backend={backend} requested"
@@ -204,7 +242,7 @@ def open_runner(
         raise missing_backend(cls)
     device = resolve_device(backend, device)
     if kind == "onnx" and precision is not None:
-        variant = onnx_variant_path(path, precision, device)
+        variant = onnx_variant_path(path, precision, device, backend)
         if variant != path:
             check_variant_source(variant, path, precision)
         path = variant
@@ -213,6 +251,43 @@ def open_runner(
     if activate:
         runner.activate()
     return runner
+
+
+def _measured_choice(
+    path: Path,
+    kind: str,
+    device: str | None,
+    precision: str | None,
+    recommendation: Any,
+    probe: bool | dict[str, Any],
+    options: dict[str, Any],
+) -> Any:
+    """A :class:`~mmnet_edge.runtime.autoselect.Choice` from a bench result or a probe."""
+    from mmnet_edge.runtime import autoselect
+
+    if precision is not None:
+        return autoselect.Choice(
+            None, None, None, f"precision={precision} given: measurements not consulted"
+        )
+    notes = []
+    if recommendation is not None:
+        choice = autoselect.follow_recommendation(recommendation, path, kind, device)
+        if choice.backend is not None:
+            return choice
+        notes.append(choice.reason)
+    if probe:
+        if kind != "onnx" or device not in (None, "cpu"):
+            notes.append("probe skipped: it times CPU backends on an ONNX model")
+        else:
+            kw = dict(probe) if isinstance(probe, dict) else {}
+            kw.setdefault("threads", options.get("threads"))
+            choice = autoselect.probe(path, **kw)
+            if choice.backend is not None:
+                if notes:
+                    choice.reason = f"{'; '.join(notes)}; {choice.reason}"
+                return choice
+            notes.append(choice.reason)
+    return autoselect.Choice(None, None, None, "; ".join(notes))
 
 
 __all__ = [

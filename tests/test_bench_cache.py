@@ -1,0 +1,109 @@
+"""``mmnet-edge bench CHECKPOINT``: exports into a cache once, benchmarks every backend,
+ends with a recommendation; a second call reuses the cache.
+
+The CLI runs in a subprocess, as a user runs it: after OpenVINO ran under rich's progress
+display, a later SIGINT that another test sends to the pytest process itself crashed it
+(OpenVINO 2026.4, seen only in that combination), so these runs are kept out of it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmnet_edge.bench import cache as bench_cache
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _bench(ckpt: Path, cache: Path, out: Path) -> tuple[str, dict]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mmnet_edge.cli import cli; cli(sys.argv[1:])",
+            "bench",
+            str(ckpt),
+            "--precision",
+            "fp32,int8",
+            "--iters",
+            "2",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--agreement-pairs",
+            "10",
+            "--cache-dir",
+            str(cache),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=280,
+    )
+    output = res.stdout + res.stderr
+    assert res.returncode == 0, output
+    return output, json.loads(out.read_text())
+
+
+@pytest.mark.slow
+def test_checkpoint_alone_benchmarks_every_backend_and_reuses_the_cache(tiny_checkpoint, tmp_path):
+    cache = tmp_path / "cache"
+    output, rep = _bench(tiny_checkpoint, cache, tmp_path / "a.json")
+    assert "exporting tiny.safetensors" in output and "SYNTHETIC" in output
+    ok = {(r["backend"], r["precision"]) for r in rep["results"] if r["status"] == "ok"}
+    expected = {("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "int8")}
+    if importlib.util.find_spec("openvino") is not None:
+        expected |= {("openvino", "fp32"), ("openvino", "int8")}
+    assert ok == expected
+    for r in rep["results"]:
+        if r["status"] == "ok":
+            assert 0.0 <= r["agreement"]["top1_agreement"] <= 1.0
+    ref = next(
+        r for r in rep["results"] if (r["backend"], r["precision"]) == ("onnxruntime", "fp32")
+    )
+    assert ref["agreement"]["top1_agreement"] == 1.0  # the reference agrees with itself
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("recommended: ") and lines[-1] == rep["recommendation"]["line"]
+    d = cache / rep["exports"]["directory"].rsplit("/", 1)[-1]
+    files = sorted(p.name for p in d.glob("*.onnx"))
+    assert files == ["model.int8-cpu.onnx", "model.int8.onnx", "model.onnx"]
+    assert d.name == bench_cache.file_sha256(tiny_checkpoint)[:16]
+    assert sorted(rep["exports"]["written"]) == files
+    mtimes = {p.name: p.stat().st_mtime_ns for p in d.glob("*.onnx")}
+
+    output2, rep2 = _bench(tiny_checkpoint, cache, tmp_path / "b.json")
+    assert "using cached exports" in output2 and "exporting" not in output2
+    assert rep2["exports"]["reused"] is True and rep2["exports"]["written"] == []
+    assert {p.name: p.stat().st_mtime_ns for p in d.glob("*.onnx")} == mtimes
+    assert {(r["backend"], r["precision"]) for r in rep2["results"] if r["status"] == "ok"} == ok
+
+
+def test_cache_location_and_when_it_applies(tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("MMNET_EDGE_CACHE", str(tmp_path / "env"))
+    assert bench_cache.cache_root() == tmp_path / "env" / "bench"
+    assert bench_cache.cache_root(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.delenv("MMNET_EDGE_CACHE")
+    assert bench_cache.cache_root() == Path.home() / ".cache" / "mmnet-edge" / "bench"
+    called = []
+    monkeypatch.setattr(bench_cache, "_export", lambda *a, **k: called.append(a) or [])
+    # torch only: nothing to export
+    res = bench_cache.prepare_models([tiny_checkpoint], ["torch"], ["fp32"], tmp_path)
+    assert res.models == [tiny_checkpoint] and res.directory is None
+    # an ONNX file given: used as is
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"")
+    res = bench_cache.prepare_models([tiny_checkpoint, onnx], ["ort"], ["fp32"], tmp_path)
+    assert res.models == [tiny_checkpoint, onnx] and called == []
