@@ -9,21 +9,32 @@
   (``fp16_base=True``: everything outside Q/DQ in float16, FP32 I/O) for strongly typed
   TensorRT 10/11 builds, which otherwise run the non-quantized layers in FP32.
 * **CPU target** (``model.int8-cpu.onnx``): uint8 activations, per-channel int8 weights (U8S8),
-  INT32 biases — ONNX Runtime's QLinearConv fast path on x86 (VNNI) and ARM CPUs.
+  INT32 biases — ONNX Runtime's QLinearConv fast path on x86 (VNNI) and ARM CPUs. Besides
+  Conv/MatMul/Gemm it quantizes the ops ONNX Runtime's CPU provider runs in int8 between
+  them (``CPU_EXTRA_OPS``: residual Add and attention Mul → QLinearAdd/QLinearMul, Concat,
+  Softmax, uint8 MaxPool, Relu folded into the preceding requantization, Reshape/Transpose/
+  Gather/Flatten/Resize passed through), so fewer float islands with a DQ/Q round trip
+  remain. GELU's elementwise ops stay float (ONNX Runtime fuses them into one Gelu kernel)
+  and the head's output stays float (QGemm with float output: quantizing the logits
+  themselves flipped near-tie predictions).
 
-Only convolutions and matrix products are quantized (where the time goes); nodes matching
-``keep_float`` stay in higher precision. Defaults per target (``KEEP_FLOAT_BY_TARGET``),
-measured on tiny models trained on the synthetic set, 4 independent held-out sets each
-(``benchmarks/int8_robustness.py``, docs/calibration.md):
+Nodes matching ``keep_float`` stay in higher precision. Defaults per target
+(``KEEP_FLOAT_BY_TARGET``), measured on tiny models trained on the synthetic set, 4
+independent held-out sets each (``benchmarks/int8_robustness.py``, docs/calibration.md):
 
 * both: the four 2→1-channel spatial-attention convolutions (quantized, agreement fell to
   0.40: their input is a channel mean/max and a sigmoid follows; < 0.1 % of the FLOPs);
-* TensorRT target also: the stride-4 stage (stem, conv1, block 0). Their inputs are the
-  motion image and heavy-tailed ReLU maps (median 0, max ≈ 15× the 99th percentile); with
-  symmetric int8 (7 useful bits for a ReLU output) each of these four convolutions alone
-  moved the logits ≈ 10× more than any deeper layer, and agreement on held-out subjects
-  fell to 0.90–0.97 depending on the model and the subjects. Kept in float, every measured
-  set stays ≥ 0.975.
+* both also: the stride-4 stage (stem, conv1, block 0). Their inputs are the motion image
+  and heavy-tailed ReLU maps (median 0, max ≈ 15× the 99th percentile); in int8 each of
+  these convolutions alone moved the logits ≈ 10× more than any deeper layer, and
+  agreement on held-out subjects fell to 0.90–0.97 (symmetric, TensorRT target) and
+  0.925 (uint8, CPU target) depending on the model and the subjects.
+
+The stride-4 stage is most of MMNet's compute, so the accuracy-safe CPU default is no
+faster than FP32. ``CPU_FAST_KEEP_FLOAT`` with ``CPU_FAST_OPS`` (``quantize_int8(...,
+cpu_fast=True)``) quantizes it too: ≈ 0.35–0.5× FP32 latency for the paper model, but
+top-1 agreement on held-out subjects only ≈ 0.92 in the worst set — check it on your own
+held-out data before deploying it.
 
 Default calibration: percentile 99.999 % (99.99 % and minmax were measured too; their worst
 held-out set was lower: docs/calibration.md).
@@ -73,14 +84,38 @@ def _quietly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
 TARGETS = ("tensorrt", "cpu")
 METHODS = ("minmax", "entropy", "percentile")
 DEFAULT_KEEP_FLOAT: tuple[str, ...] = ("/attention/",)
-# MMNet's stride-4 stage: the convolutions most sensitive to symmetric int8 (see above).
+# MMNet's stride-4 stage: the convolutions most sensitive to int8 activations (see above).
 EARLY_STAGE: tuple[str, ...] = ("/stem/", "/conv1/conv1.0/", "/blocks.0/")
 KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
-    "cpu": DEFAULT_KEEP_FLOAT,
+    "cpu": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
 }
 PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999}
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
+#: op types with int8 kernels (or int8 pass-through) in ONNX Runtime's CPU provider
+CPU_EXTRA_OPS = (
+    "Add",
+    "Mul",
+    "MaxPool",
+    "Relu",
+    "Concat",
+    "Softmax",
+    "Reshape",
+    "Transpose",
+    "Gather",
+    "Flatten",
+    "Resize",
+)
+OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
+    "tensorrt": QUANTIZED_OPS,
+    "cpu": QUANTIZED_OPS + CPU_EXTRA_OPS,
+}
+#: the CPU target's fast layout: stride-4 stage in int8, Conv/MatMul/Gemm only (quantizing
+#: the ops between them too cost more held-out agreement here than it saved time)
+CPU_FAST_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT
+CPU_FAST_OPS: tuple[str, ...] = QUANTIZED_OPS
+#: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
+GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
 TARGET_FORMATS = {"tensorrt": "onnx-int8", "cpu": "onnx-int8-cpu"}
 #: the names for an FP32 file called ``model.onnx`` (kept for earlier callers)
@@ -142,8 +177,8 @@ def _extra_options(target: str, percentile: float) -> dict[str, object]:
         "QuantizeBias": not sym,
         "CalibPercentile": percentile,
     }
-    if sym:
-        opts["OpTypesToExcludeOutputQuantization"] = list(QUANTIZED_OPS)
+    # TensorRT: Q/DQ on conv/matmul inputs only; CPU: the logits stay float (QGemm float out)
+    opts["OpTypesToExcludeOutputQuantization"] = list(QUANTIZED_OPS) if sym else ["Gemm"]
     return opts
 
 
@@ -158,11 +193,13 @@ def quantize_target(
     include_only: Sequence[str] | None = None,
     percentile: float | None = None,
     fp16_base: bool = False,
+    op_types: Sequence[str] | None = None,
 ) -> QuantResult:
     """One Q/DQ model. ``keep_float`` None → the target's default (``KEEP_FLOAT_BY_TARGET``);
     ``include_only`` (node-name patterns) quantizes just those nodes (per-layer sensitivity);
     ``percentile`` None → ``PERCENTILE_BY_TARGET``; ``fp16_base`` (TensorRT target only)
-    converts everything outside the Q/DQ pairs to float16, keeping FP32 inputs/outputs."""
+    converts everything outside the Q/DQ pairs to float16, keeping FP32 inputs/outputs;
+    ``op_types`` None → ``OPS_BY_TARGET`` (the op types to quantize)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -182,7 +219,8 @@ def quantize_target(
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
-        all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in QUANTIZED_OPS]
+        ops = tuple(OPS_BY_TARGET[target] if op_types is None else op_types)
+        all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in ops]
         kept = [n for n in all_nodes if any(p in n for p in keep_float)]
         if include_only is not None:
             kept = sorted(
@@ -199,8 +237,8 @@ def quantize_target(
             activation_type=QuantType.QInt8 if sym else QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=list(QUANTIZED_OPS),
-            nodes_to_exclude=kept,
+            op_types_to_quantize=list(ops),
+            nodes_to_exclude=kept + ([] if sym else nodes_matching(pre, GELU_NODES)),
             calibrate_method={
                 "minmax": CalibrationMethod.MinMax,
                 "entropy": CalibrationMethod.Entropy,
@@ -226,6 +264,7 @@ def quantize_target(
         "calibration_percentile": percentile if method == "percentile" else None,
         "calibration_sha256": cs.manifest.get("sha256", cs.sha256()),
         "kept_float": kept,
+        "quantized_op_types": list(ops),
         "base_precision": "fp16" if fp16_base else "fp32",
     }
     write_metadata(output, meta)
@@ -251,13 +290,17 @@ def quantize_int8(
     limit: int | None = None,
     percentile: float | None = None,
     fp16_base: bool = False,
+    cpu_fast: bool = False,
 ) -> list[QuantResult]:
     """Write ``<stem>.int8.onnx`` (TensorRT) and/or ``<stem>.int8-cpu.onnx`` (CPU) next to
     each other in ``output_dir`` (``<stem>`` from the FP32 file's name). Without ``calib``
     the synthetic set is used — with a loud warning: calibrate on frames like the ones the
     deployment will see. ``keep_float`` and ``percentile`` None → each target's default;
     ``fp16_base`` applies to the TensorRT target only (FP16 base graph for strongly typed
-    TensorRT 10/11 builds)."""
+    TensorRT 10/11 builds); ``cpu_fast`` gives the CPU target ``CPU_FAST_KEEP_FLOAT`` (the
+    stride-4 stage in int8 too: faster, less accurate — module docstring)."""
+    if cpu_fast and keep_float is not None:
+        raise CalibrationError("pass either keep_float or cpu_fast, not both")
     onnx_fp32 = Path(onnx_fp32)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -282,10 +325,11 @@ def quantize_int8(
             variant_path(output_dir / onnx_fp32.name, TARGET_FORMATS[t]),
             t,
             method,
-            keep_float,
+            CPU_FAST_KEEP_FLOAT if cpu_fast and t == "cpu" else keep_float,
             limit,
             percentile=percentile,
             fp16_base=fp16_base and t == "tensorrt",
+            op_types=CPU_FAST_OPS if cpu_fast and t == "cpu" else None,
         )
         for t in targets
     ]

@@ -1,0 +1,229 @@
+"""CPU-target INT8 speed on ONNX Runtime: FP32 vs the CPU target's layouts, interleaved.
+
+    python benchmarks/int8_cpu_speed.py [--configs paper,tiny] [--rounds 40] [--threads 2]
+
+For each model preset (seeded, untrained weights: latency does not depend on them) the FP32
+ONNX and the CPU-target INT8 models (default = accuracy-safe layout, ``cpu_fast`` = stride-4
+stage in int8 too) are run at batch 1 in ONE process, the sessions alternating call by call
+(order reversed every round) so a shared machine's contention hits each equally; medians
+and ratios to FP32 are reported. Also: DequantizeLinear/QuantizeLinear nodes left in the
+graph ONNX Runtime actually runs (after its Q/DQ fusions), and kernel time per op type from
+ONNX Runtime's profiler. Writes ``<out>.json`` and ``<out>.md`` with the CPU's flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import io
+import json
+import platform
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results" / "cpu-amd-epyc-2c" / "int8_cpu_speed"
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
+
+
+def cpu_flags() -> list[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    line = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
+    have = set(line.split(":", 1)[-1].split())
+    return [f for f in FLAGS if f in have]
+
+
+def _session(path: Path, threads: int, **kw: Any):  # noqa: ANN202
+    import onnxruntime as ort
+
+    o = ort.SessionOptions()
+    o.intra_op_num_threads = threads
+    o.inter_op_num_threads = 1
+    o.log_severity_level = 3
+    for k, v in kw.items():
+        setattr(o, k, v)
+    return ort.InferenceSession(str(path), o, providers=["CPUExecutionProvider"])
+
+
+def qdq_after_fusion(path: Path) -> dict[str, int]:
+    """Op counts of the graph ONNX Runtime runs (Q/DQ fused into QLinear* where it can)."""
+    import onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "opt.onnx"
+        _session(path, 1, optimized_model_filepath=str(f))
+        model = onnx.load(str(f), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    ops = collections.Counter(n.op_type for n in model.graph.node)
+    act_dq = sum(
+        n.op_type == "DequantizeLinear" and n.input[0] not in inits for n in model.graph.node
+    )
+    return {
+        "DequantizeLinear": act_dq,
+        "QuantizeLinear": ops["QuantizeLinear"],
+        "int8_ops": sum(v for k, v in ops.items() if k.startswith(("QLinear", "QGemm"))),
+        "float_conv": ops["Conv"] + ops["FusedConv"],
+    }
+
+
+def profile(path: Path, x: dict[str, np.ndarray], threads: int, n: int = 10) -> dict[str, float]:
+    """Mean kernel ms per op type over ``n`` calls (ONNX Runtime's profiler)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        s = _session(path, threads, enable_profiling=True, profile_file_prefix=f"{tmp}/p")
+        for _ in range(n):
+            s.run(None, x)
+        events = json.loads(Path(s.end_profiling()).read_text())
+    tot: collections.Counter[str] = collections.Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            tot[e["args"]["op_name"]] += e["dur"] / n / 1e3
+    return {k: round(v, 3) for k, v in tot.most_common()}
+
+
+def interleaved(
+    paths: dict[str, Path], x: dict[str, np.ndarray], threads: int, rounds: int
+) -> dict[str, float]:
+    sessions = {k: _session(p, threads) for k, p in paths.items()}
+    for s in sessions.values():
+        for _ in range(5):
+            s.run(None, x)
+    times: dict[str, list[float]] = {k: [] for k in sessions}
+    keys = list(sessions)
+    for r in range(rounds):
+        for k in keys if r % 2 == 0 else keys[::-1]:
+            t = time.perf_counter()
+            sessions[k].run(None, x)
+            times[k].append(time.perf_counter() - t)
+    return {k: float(np.median(v) * 1e3) for k, v in times.items()}
+
+
+def build(config: str, work: Path) -> dict[str, Path]:
+    import torch
+
+    from mmnet_edge.calibration.dataset import from_synthetic
+    from mmnet_edge.calibration.quantize import (
+        CPU_FAST_KEEP_FLOAT,
+        CPU_FAST_OPS,
+        quantize_target,
+    )
+    from mmnet_edge.checkpoint import save_checkpoint
+    from mmnet_edge.export.onnx import export_onnx
+    from mmnet_edge.metadata import ModelMetadata
+    from mmnet_edge.model import MMNet, MMNetConfig
+
+    torch.manual_seed(0)
+    model = MMNet(MMNetConfig.preset(config)).eval()
+    ckpt = save_checkpoint(model, ModelMetadata(config=model.config), work / "m.safetensors")
+    fp32 = export_onnx(ckpt, work / "model.onnx").path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = from_synthetic(model.config.input_size, 1, 2, 0)
+    out = {"fp32": fp32}
+    fast = {"keep_float": CPU_FAST_KEEP_FLOAT, "op_types": CPU_FAST_OPS}
+    for name, kw in (("int8-cpu default", {}), ("int8-cpu fast", fast)):
+        p = work / f"{name.split()[-1]}.onnx"
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_target(fp32, cal, p, "cpu", "minmax", **kw)
+        out[name] = p
+    return out
+
+
+def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict[str, Any]:
+    import onnxruntime
+
+    from mmnet_edge.model import MMNetConfig
+
+    rows = []
+    for config in configs:
+        d = work / config
+        d.mkdir(parents=True, exist_ok=True)
+        paths = build(config, d)
+        size = MMNetConfig.preset(config).input_size
+        rng = np.random.default_rng(0)
+        shape = (1, 3, size, size)
+        x = {k: rng.standard_normal(shape, dtype=np.float32) for k in ("onset", "apex")}
+        graphs = {k: qdq_after_fusion(p) for k, p in paths.items() if k != "fp32"}
+        for t in threads:
+            med = interleaved(paths, x, t, rounds)
+            rows.append(
+                {
+                    "model": config,
+                    "threads": t,
+                    "median_ms": med,
+                    "ratio_to_fp32": {k: v / med["fp32"] for k, v in med.items()},
+                }
+            )
+            print(config, t, {k: f"{v:.2f} ms" for k, v in med.items()}, flush=True)
+        rows[-1]["graph"] = graphs
+        rows[-1]["profile_ms"] = {k: profile(p, x, threads[-1]) for k, p in paths.items()}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_flags": cpu_flags(),
+        "onnxruntime": onnxruntime.__version__,
+        "method": f"batch 1, sessions interleaved call by call, {rounds} rounds, median; "
+        "shared 2-core machine (other users' jobs running)",
+        "rows": rows,
+    }
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    lines = [
+        "# CPU-target INT8 speed (ONNX Runtime CPU)",
+        "",
+        f"CPU flags: {', '.join(res['cpu_flags']) or 'none found'}; onnxruntime "
+        f"{res['onnxruntime']}. {res['method']}. Seeded untrained weights.",
+        "",
+        "| model | threads | FP32 ms | INT8 default ms (×FP32) | INT8 fast ms (×FP32) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in res["rows"]:
+        m, q = r["median_ms"], r["ratio_to_fp32"]
+        lines.append(
+            f"| {r['model']} | {r['threads']} | {m['fp32']:.2f} | "
+            f"{m['int8-cpu default']:.2f} ({q['int8-cpu default']:.2f}) | "
+            f"{m['int8-cpu fast']:.2f} ({q['int8-cpu fast']:.2f}) |"
+        )
+    lines += ["", "Graph ONNX Runtime runs (after its Q/DQ fusions):", ""]
+    lines += ["| model | layout | activation DQ | Q | int8 ops | float convs |"]
+    lines += ["|---|---|---:|---:|---:|---:|"]
+    for r in res["rows"]:
+        for k, g in r.get("graph", {}).items():
+            lines.append(
+                f"| {r['model']} | {k} | {g['DequantizeLinear']} | {g['QuantizeLinear']} | "
+                f"{g['int8_ops']} | {g['float_conv']} |"
+            )
+    lines += ["", "Kernel ms per op type (profiler, top 6):", ""]
+    for r in res["rows"]:
+        for k, prof in r.get("profile_ms", {}).items():
+            top = ", ".join(f"{op} {ms:.2f}" for op, ms in list(prof.items())[:6])
+            lines.append(f"- {r['model']} {k}: {top}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default="paper,tiny")
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--threads", default="2", help="comma list of intra-op thread counts")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output stem (.json/.md)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="int8cpu-"))
+    threads = [int(t) for t in args.threads.split(",")]
+    res = run(args.configs.split(","), args.rounds, threads, work)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(res, indent=2))
+    args.out.with_suffix(".md").write_text(to_markdown(res))
+    print(to_markdown(res))
+
+
+if __name__ == "__main__":
+    main()
