@@ -69,6 +69,13 @@ from mmnet_edge.errors import CalibrationError
 log = logging.getLogger(__name__)
 
 
+def matches_any(node_name: str, patterns: Sequence[str]) -> bool:
+    """A node-name pattern matches as a substring, or as a prefix when it starts with "^"."""
+    return any(
+        node_name.startswith(p[1:]) if p.startswith("^") else p in node_name for p in patterns
+    )
+
+
 def _quietly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
     """Run ``fn`` with its stdout (ONNX Runtime's calibration progress prints) sent to the
     debug log, so it neither clutters the CLI's output nor corrupts piped JSON."""
@@ -85,7 +92,9 @@ TARGETS = ("tensorrt", "cpu")
 METHODS = ("minmax", "entropy", "percentile")
 DEFAULT_KEEP_FLOAT: tuple[str, ...] = ("/attention/",)
 # MMNet's stride-4 stage: the convolutions most sensitive to int8 activations (see above).
-EARLY_STAGE: tuple[str, ...] = ("/stem/", "/conv1/conv1.0/", "/blocks.0/")
+#: "^" anchors a pattern at the start of the node name: "/blocks.0/" alone would also match
+#: the PC module's first transformer block ("/pc/blocks.0/…")
+EARLY_STAGE: tuple[str, ...] = ("^/stem/", "^/conv1/conv1.0/", "^/blocks.0/")
 KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
     "cpu": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
@@ -141,7 +150,7 @@ class QuantResult:
 def nodes_matching(model_path: Path, patterns: Sequence[str]) -> list[str]:
     """Names of the graph's nodes containing any of ``patterns`` (e.g. ``/attention/``)."""
     model = onnx.load(str(model_path), load_external_data=False)
-    return [n.name for n in model.graph.node if any(p in n.name for p in patterns)]
+    return [n.name for n in model.graph.node if matches_any(n.name, patterns)]
 
 
 def _reader(cs: CalibrationSet, limit: int | None):  # noqa: ANN202
@@ -221,11 +230,10 @@ def quantize_target(
         quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
         ops = tuple(OPS_BY_TARGET[target] if op_types is None else op_types)
         all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in ops]
-        kept = [n for n in all_nodes if any(p in n for p in keep_float)]
+        kept = [n for n in all_nodes if matches_any(n, keep_float)]
         if include_only is not None:
             kept = sorted(
-                set(all_nodes) - {n for n in all_nodes if any(p in n for p in include_only)}
-                | set(kept)
+                set(all_nodes) - {n for n in all_nodes if matches_any(n, include_only)} | set(kept)
             )
         sym = target == "tensorrt"
         _quietly(

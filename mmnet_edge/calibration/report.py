@@ -18,15 +18,16 @@ from mmnet_edge.errors import CalibrationError
 from mmnet_edge.metrics import compute_metrics
 
 # Node-name prefixes of MMNet's blocks in the exported graph (torch module paths).
+# "^" anchors at the start of the node name ("/pc/blocks.0/" is not "/blocks.0/")
 BLOCK_GROUPS = (
-    "/stem/",
-    "/conv1/",
-    "/blocks.0/",
-    "/blocks.1/",
-    "/blocks.2/",
-    "/blocks.3/",
-    "/pc/",
-    "/head/",
+    "^/stem/",
+    "^/conv1/",
+    "^/blocks.0/",
+    "^/blocks.1/",
+    "^/blocks.2/",
+    "^/blocks.3/",
+    "^/pc/",
+    "^/head/",
 )
 
 
@@ -134,7 +135,7 @@ def layer_sensitivity(
             rep = compare_logits(ref, _logits(out, data))
             rows.append(
                 {
-                    "group": group.strip("/"),
+                    "group": group.lstrip("^").strip("/"),
                     "top1_agreement": rep.top1_agreement,
                     "max_prob_error": rep.max_prob_error,
                 }

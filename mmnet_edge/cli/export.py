@@ -84,6 +84,12 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option("--no-validate", is_flag=True, help="Skip validation against PyTorch/FP32.")
 @click.option("--force", is_flag=True, help="Rebuild variants even if they match their source.")
 @click.option(
+    "--cpu-int8-fast",
+    is_flag=True,
+    help="CPU-target INT8: quantize the early stage too (much faster, less accurate; "
+    "see docs/calibration.md).",
+)
+@click.option(
     "--calib",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -112,6 +118,7 @@ def export(
     decompose_layernorm,
     no_validate,
     force,
+    cpu_int8_fast,
     calib,
     calib_method,
     queue_delay_us,
@@ -163,6 +170,7 @@ def export(
     settings.fmt = "onnx" if fmt == "triton" else fmt
     settings.opset, settings.validate = opset, not no_validate
     settings.force, settings.calib = force, calib
+    settings.cpu_int8_fast = cpu_int8_fast
     settings.decompose_layernorm = decompose_layernorm
     if calib_method:
         settings.calib_method = calib_method

@@ -1,0 +1,62 @@
+"""``export_model``: stem-derived names, reuse only on matching source and settings, layouts."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import onnx
+import pytest
+
+from mmnet_edge.artifacts import read_metadata
+from mmnet_edge.calibration.dataset import from_synthetic
+from mmnet_edge.export import ExportSettings, export_model
+
+
+@pytest.fixture(scope="module")
+def fp32(tiny_checkpoint, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pipeline")
+    res = export_model(tiny_checkpoint, out, ExportSettings(validate=False))
+    target = out / "mmnet.onnx"
+    res.onnx.rename(target)
+    return target
+
+
+def _statuses(res) -> dict[str, str]:  # noqa: ANN001
+    return {s.name: s.status for s in res.steps}
+
+
+def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32):
+    calib = from_synthetic(112, subjects=2, per_class=4, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
+    assert {p.name for p in first.written} == {"mmnet.int8.onnx", "mmnet.int8-cpu.onnx"}
+    assert read_metadata(fp32.with_name("mmnet.int8-cpu.onnx")).extra["int8_layout"] == "default"
+    again = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
+    assert _statuses(again) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "reused"}
+    # another calibration method → both rebuilt; the fast CPU layout → only the CPU file
+    other = export_model(
+        fp32, None, ExportSettings(precision="int8", calib=calib, calib_method="minmax")
+    )
+    assert _statuses(other)["int8-tensorrt"] == _statuses(other)["int8-cpu"] == "written"
+    fast = export_model(
+        fp32,
+        None,
+        ExportSettings(precision="int8", calib=calib, calib_method="minmax", cpu_int8_fast=True),
+    )
+    assert _statuses(fast) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "written"}
+    cpu = fp32.with_name("mmnet.int8-cpu.onnx")
+    assert read_metadata(cpu).extra["int8_layout"] == "fast"
+    # the fast layout quantizes the early stage: a DequantizeLinear feeds the stem's conv
+    graph = onnx.load(str(cpu)).graph
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    stem = next(n for n in graph.node if n.op_type == "Conv" and n.name.startswith("/stem/"))
+    assert producers.get(stem.input[0]) == "DequantizeLinear"
+    assert producers.get(stem.input[1]) == "DequantizeLinear"  # weights int8 too
+
+
+def test_lint_findings_become_warnings_not_failures(fp32):
+    res = export_model(fp32, None, ExportSettings(precision="fp32"))
+    assert res.warnings == []  # the FP32 graph passes both TensorRT parser tables
+    assert res.exit_code == 0
