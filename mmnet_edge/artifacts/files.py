@@ -72,3 +72,20 @@ def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:
             p.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """OutputError now if ``path`` cannot be written later (folder missing and not creatable,
+    not a folder, no permission), so a long run never ends by losing its result."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.check-", dir=path.parent)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise ArtifactWriteError(
+            f"cannot write {path}: {exc.strerror or exc}; choose a writable output path"
+        ) from exc
+    if path.is_dir():
+        raise ArtifactWriteError(f"cannot write {path}: it is a folder; give a file name")

@@ -52,9 +52,9 @@ def add_ratios(report: dict[str, Any], baseline: str | None = None) -> None:
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    from mmnet_edge.artifacts.files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(report, indent=2, sort_keys=True, default=str))
 
 
 def _mb(v: float | None) -> str:
@@ -202,7 +202,8 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
         fontsize=9,
     )
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    from mmnet_edge.artifacts.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)

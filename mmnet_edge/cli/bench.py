@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from mmnet_edge.cli.numbers import FRACTION, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
+
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
@@ -31,15 +33,21 @@ def _batches(value: str) -> list[int]:
 )
 @click.option("--precision", default="fp32,fp16,int8", show_default=True)
 @click.option("--batch", default="1", show_default=True, help="Comma-separated batch sizes.")
-@click.option("--warmup", default=5, show_default=True, help="Unmeasured calls per case.")
+@click.option(
+    "--warmup", type=NON_NEGATIVE_INT, default=5, show_default=True, help="Unmeasured calls."
+)
 @click.option(
     "--iters",
-    type=int,
+    type=POSITIVE_INT,
     default=None,
     help="Measured rounds per case [default: 50 unless --seconds is given].",
 )
-@click.option("--seconds", type=float, default=None, help="Stop measuring after S seconds.")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch / ORT / OpenVINO.")
+@click.option(
+    "--seconds", type=POSITIVE_FLOAT, default=None, help="Stop measuring after S seconds."
+)
+@click.option(
+    "--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch / ORT / OpenVINO."
+)
 @click.option("--device", default=None, help="cpu or cuda[:N] (default: best available).")
 @click.option("--cuda-graph", is_flag=True, help="Also measure torch/TensorRT with CUDA graphs.")
 @click.option("--stages", is_flag=True, help="Also split decode/align/preprocess/infer/post.")
@@ -49,14 +57,14 @@ def _batches(value: str) -> list[int]:
 )
 @click.option(
     "--gate",
-    type=float,
+    type=FRACTION,
     default=0.97,
     show_default=True,
     help="Top-1 agreement with FP32 a case needs to be recommended.",
 )
 @click.option(
     "--agreement-pairs",
-    type=int,
+    type=NON_NEGATIVE_INT,
     default=32,
     show_default=True,
     help="Held-out synthetic pairs for the agreement column (0: skip).",
@@ -119,8 +127,13 @@ def bench(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from mmnet_edge.artifacts.files import atomic_write_text, check_writable
     from mmnet_edge.bench import RunSettings, run_benchmark
     from mmnet_edge.bench.report import to_markdown, write_json, write_plot
+
+    for out in (json_path, md_path, png_path):  # fail now, not after a long benchmark
+        if out is not None:
+            check_writable(out)
 
     settings = RunSettings(
         warmup=warmup,
@@ -177,8 +190,7 @@ def bench(
     if json_path:
         write_json(report, json_path)
     if md_path:
-        md_path.parent.mkdir(parents=True, exist_ok=True)
-        md_path.write_text(md)
+        atomic_write_text(md_path, md)
     if png_path:
         write_plot(report, png_path)
     click.echo(md)
