@@ -2,7 +2,8 @@
 # The `mmnet-edge serve` tests in their own environment: NVIDIA PyTriton <= 0.7 needs numpy<2
 # (its Python-backend stub is built against numpy 1.x), while the main .venv has numpy 2.
 # Called by scripts/test.sh; sets up .venv-serve (torch pinned like the main venv) and runs
-# tests/test_serve.py there, where a real Triton server starts on 127.0.0.1.
+# tests/test_serve.py (a real Triton server on 127.0.0.1) and tests/test_triton_repo.py
+# (config.pbtxt parsed with tritonclient's model_config schema) there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -17,4 +18,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 export MMNET_EDGE_FACE_DETECTOR=${MMNET_EDGE_FACE_DETECTOR:-$(cd .. && pwd)/shared/models/face_detection_yunet.onnx}
-exec .venv-serve/bin/python -m pytest -p no:cacheprovider tests/test_serve.py "$@"
+exec .venv-serve/bin/python -m pytest -p no:cacheprovider tests/test_serve.py tests/test_triton_repo.py "$@"
