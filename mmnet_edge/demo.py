@@ -149,10 +149,10 @@ def run_demo(s: DemoSettings) -> DemoResult:
     from mmnet_edge.bench import RunSettings, run_benchmark
     from mmnet_edge.bench.report import to_markdown, write_json, write_plot
 
-    t0 = _step("5/6 benchmark torch vs ONNX Runtime FP32 vs INT8 (interleaved)")
+    t0 = _step("5/6 benchmark torch vs ONNX Runtime vs OpenVINO, FP32 vs INT8 (interleaved)")
     bench = run_benchmark(
         [tr.model_path, onnx_path],
-        ["torch", "onnxruntime", "tensorrt"],
+        ["torch", "onnxruntime", "openvino", "tensorrt"],
         ["fp32", "fp16", "int8"],
         [1, 8],
         RunSettings(warmup=5, iters=s.bench_iters),
@@ -170,6 +170,10 @@ def run_demo(s: DemoSettings) -> DemoResult:
         )
         for r in bench["results"]
     ]
+    if bench.get("recommendation"):
+        from mmnet_edge.bench.recommend import recommendation_line
+
+        res.summary["recommendation"] = recommendation_line(bench["recommendation"])
     res.artefacts["bench report"] = out / "bench.md"
     _done(t0)
 
@@ -271,7 +275,7 @@ def print_summary(res: DemoResult) -> None:
             ratio = r.get("vs_ort_fp32")
             print(
                 f"  {r['backend']:<12} {r['precision']:<5} b{r['batch']:<3} {r['p50_ms']:8.2f}"
-                + (f"   {ratio:.2f}× vs ORT FP32" if ratio else "")
+                + (f"   speed {ratio:.2f}× of ORT FP32" if ratio else "")
             )
     skipped = {
         (r["backend"], r["precision"]): r["reason"]
@@ -280,6 +284,8 @@ def print_summary(res: DemoResult) -> None:
     }
     for (b, p), why in sorted(skipped.items()):
         print(f"  {b:<12} {p:<5} skipped: {why}")
+    if s.get("recommendation"):
+        print(s["recommendation"])
     pr = s.get("predict", {})
     if pr.get("status") == "ok":
         print(f"predict on a real photo: {pr['label']} ({fmt(pr.get('confidence'), 2)})")
