@@ -47,6 +47,16 @@ def check_format(
     return int(version)
 
 
+def read_json(path: Path, error: type[MMNetEdgeError], rebuild: str) -> Any:
+    """Parsed JSON of a manifest; ``error`` (saying ``rebuild``) if unreadable or not JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path} is not valid JSON ({exc}); {rebuild}") from exc
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}; {rebuild}") from exc
+
+
 def sidecar_path(engine: str | os.PathLike[str]) -> Path:
     """``model.fp16.engine`` → ``model.fp16.engine.json``."""
     engine = Path(engine)
@@ -137,10 +147,5 @@ def read_engine_manifest(engine: str | os.PathLike[str]) -> EngineManifest:
             f"{engine}: sidecar {side.name} is missing; mmnet-edge needs it for class names and "
             "preprocessing. Rebuild with `mmnet-edge export`, or copy the .engine.json with it"
         )
-    try:
-        data = json.loads(side.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EngineCompatibilityError(
-            f"{side} is not valid JSON ({exc}); rebuild the engine with `mmnet-edge export`"
-        ) from exc
+    data = read_json(side, EngineCompatibilityError, "rebuild the engine with `mmnet-edge export`")
     return EngineManifest.from_dict(data, str(side))

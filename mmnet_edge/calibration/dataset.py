@@ -30,6 +30,7 @@ from mmnet_edge.artifacts.manifests import (
     CALIBRATION_FORMAT,
     CALIBRATION_FORMAT_VERSION,
     check_format,
+    read_json,
 )
 from mmnet_edge.errors import CalibrationError
 from mmnet_edge.metadata import CASME2_CLASSES, IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
@@ -236,12 +237,7 @@ def load_calibration_set(path: Path | str) -> CalibrationSet:
         raise
     except Exception as exc:  # noqa: BLE001 - zip/npz errors vary
         raise CalibrationError(f"{path} is not a readable calibration set: {exc}") from exc
-    try:
-        manifest = json.loads(man_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{man_path} is not valid JSON ({exc}); rebuild the set") from exc
-    except OSError as exc:
-        raise CalibrationError(f"cannot read {man_path}: {exc.strerror or exc}") from exc
+    manifest = read_json(man_path, CalibrationError, "rebuild the set")
     if not isinstance(manifest, dict):
         raise CalibrationError(f"{man_path} is not a JSON object; rebuild the set")
     check_format(

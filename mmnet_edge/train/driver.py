@@ -147,26 +147,52 @@ def run_fold_job(job: FoldJob) -> FoldOutcome:
         return FoldOutcome(result, ckpt.read_bytes())
 
 
-def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
-    cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
-    tf = time.perf_counter()
-    seed = fold_seed(cfg.seed, fold.name)
+def _train_model(
+    cfg: TrainConfig,
+    recipe: Recipe,
+    mcfg: MMNetConfig,
+    samples: Sequence[Any],
+    device: torch.device,
+    seed: int,
+    desc: str,
+    progress: bool,
+    eval_samples: Sequence[Any] | None = None,
+) -> tuple[MMNet, Any]:
+    """Seed, build and fit one model with the run's settings: (model, per-epoch predictions)."""
     seed_everything(seed)
     model = MMNet(mcfg)
     epoch_preds = fit(
         model,
-        fold.train,
+        samples,
         recipe,
         device,
         seed=seed,
         augment=cfg.augment,
         amp=cfg.amp,
         num_workers=cfg.num_workers,
-        eval_samples=fold.test if cfg.report_best_epoch else None,
-        progress=cfg.progress and not job.ship_checkpoint,
-        desc=f"fold {fold.name}",
+        eval_samples=eval_samples,
+        progress=progress,
+        desc=desc,
         mean=cfg.mean,
         std=cfg.std,
+    )
+    return model, epoch_preds
+
+
+def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
+    cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
+    tf = time.perf_counter()
+    seed = fold_seed(cfg.seed, fold.name)
+    model, epoch_preds = _train_model(
+        cfg,
+        recipe,
+        mcfg,
+        fold.train,
+        device,
+        seed,
+        desc=f"fold {fold.name}",
+        progress=cfg.progress and not job.ship_checkpoint,
+        eval_samples=fold.test if cfg.report_best_epoch else None,
     )
     logits = predict_samples(
         model, fold.test, device, recipe.batch_size, cfg.amp, mean=cfg.mean, std=cfg.std
@@ -380,21 +406,8 @@ def train_final(
             if read_metadata(path).training.get("fingerprint") == fp:
                 return path
     seed = fold_seed(cfg.seed, "__final__")
-    seed_everything(seed)
-    model = MMNet(mcfg)
-    fit(
-        model,
-        ds.samples,
-        recipe,
-        device,
-        seed=seed,
-        augment=cfg.augment,
-        amp=cfg.amp,
-        num_workers=cfg.num_workers,
-        progress=cfg.progress,
-        desc="final model (all subjects)",
-        mean=cfg.mean,
-        std=cfg.std,
+    model, _ = _train_model(
+        cfg, recipe, mcfg, ds.samples, device, seed, "final model (all subjects)", cfg.progress
     )
     meta = _metadata(
         cfg,
