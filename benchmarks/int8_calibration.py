@@ -46,7 +46,8 @@ def main() -> None:
         ).model_path
     onnx_fp32 = export_onnx(ckpt, work / "model.onnx").path
     size = 112
-    calib = from_synthetic(size, subjects=5, per_class=16, seed=0)  # 80 pairs
+    # 400 pairs: 5 subjects × 5 classes × 16
+    calib = from_synthetic(size, subjects=5, per_class=16, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCalibrationSetWarning)
         held = from_synthetic(size, subjects=4, per_class=10, seed=1000)  # 200 pairs

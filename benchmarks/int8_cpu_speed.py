@@ -1,14 +1,15 @@
-"""CPU-target INT8 speed on ONNX Runtime: FP32 vs the CPU target's layouts, interleaved.
+"""CPU INT8 speed: ONNX Runtime and OpenVINO, FP32 vs the CPU target's layouts, interleaved.
 
     python benchmarks/int8_cpu_speed.py [--configs paper,tiny] [--rounds 40] [--threads 2]
 
 For each model preset (seeded, untrained weights: latency does not depend on them) the FP32
-ONNX and the CPU-target INT8 models (default = accuracy-safe layout, ``cpu_fast`` = stride-4
-stage in int8 too) are run at batch 1 in ONE process, the sessions alternating call by call
-(order reversed every round) so a shared machine's contention hits each equally; medians
-and ratios to FP32 are reported. Also: DequantizeLinear/QuantizeLinear nodes left in the
-graph ONNX Runtime actually runs (after its Q/DQ fusions), and kernel time per op type from
-ONNX Runtime's profiler. Writes ``<out>.json`` and ``<out>.md`` with the CPU's flags.
+ONNX and the CPU-target INT8 models (default layout, and ``cpu_fast``: the stem in int8 too)
+are run at batch 1 in ONE process on ONNX Runtime and, when installed, OpenVINO (CPU, f32
+precision hint, LATENCY hint), the cases alternating call by call (order reversed every
+round) so a shared machine's contention hits each equally; medians and ratios to ONNX
+Runtime FP32 are reported. Also: DequantizeLinear/QuantizeLinear nodes left in the graph
+ONNX Runtime actually runs (after its Q/DQ fusions), and kernel time per op type from ONNX
+Runtime's profiler. Writes ``<out>.json`` and ``<out>.md`` with the CPU's flags.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import functools
 import io
 import json
 import platform
@@ -49,6 +51,10 @@ def _session(path: Path, threads: int, **kw: Any):  # noqa: ANN202
     o.intra_op_num_threads = threads
     o.inter_op_num_threads = 1
     o.log_severity_level = 3
+    # as mmnet-edge's runner does: idle workers sleep. Interleaved, one session's spinning
+    # workers would steal the cores from the next session's call (INT8 measured 0.33× FP32
+    # with spinning off, 0.33–0.55× with it on, run to run, on 2 cores).
+    o.add_session_config_entry("session.intra_op.allow_spinning", "0")
     for k, v in kw.items():
         setattr(o, k, v)
     return ort.InferenceSession(str(path), o, providers=["CPUExecutionProvider"])
@@ -89,19 +95,41 @@ def profile(path: Path, x: dict[str, np.ndarray], threads: int, n: int = 10) -> 
     return {k: round(v, 3) for k, v in tot.most_common()}
 
 
+def _openvino(path: Path, threads: int):  # noqa: ANN202
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(
+        str(path),
+        "CPU",
+        {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads,
+            "INFERENCE_PRECISION_HINT": "f32",
+        },
+    )
+    req = compiled.create_infer_request()
+    return req.infer
+
+
 def interleaved(
     paths: dict[str, Path], x: dict[str, np.ndarray], threads: int, rounds: int
 ) -> dict[str, float]:
-    sessions = {k: _session(p, threads) for k, p in paths.items()}
-    for s in sessions.values():
+    """Median ms per case; ``ov:<case>`` names run ``paths[<case>]`` on OpenVINO."""
+    run = {}
+    for k, p in paths.items():
+        if k.startswith("ov:"):
+            run[k] = functools.partial(_openvino(p, threads), x)
+        else:
+            run[k] = functools.partial(_session(p, threads).run, None, x)
+    for f in run.values():
         for _ in range(5):
-            s.run(None, x)
-    times: dict[str, list[float]] = {k: [] for k in sessions}
-    keys = list(sessions)
+            f()
+    times: dict[str, list[float]] = {k: [] for k in run}
+    keys = list(run)
     for r in range(rounds):
         for k in keys if r % 2 == 0 else keys[::-1]:
             t = time.perf_counter()
-            sessions[k].run(None, x)
+            run[k]()
             times[k].append(time.perf_counter() - t)
     return {k: float(np.median(v) * 1e3) for k, v in times.items()}
 
@@ -129,12 +157,25 @@ def build(config: str, work: Path) -> dict[str, Path]:
         cal = from_synthetic(model.config.input_size, 1, 2, 0)
     out = {"fp32": fp32}
     fast = {"keep_float": CPU_FAST_KEEP_FLOAT, "op_types": CPU_FAST_OPS}
-    for name, kw in (("int8-cpu default", {}), ("int8-cpu fast", fast)):
-        p = work / f"{name.split()[-1]}.onnx"
+    layouts = (
+        ("int8-cpu default", "cpu", {}),
+        ("int8-cpu fast", "cpu", fast),
+        ("int8 tensorrt", "tensorrt", {}),
+    )
+    for name, target, kw in layouts:
+        p = work / f"{name.replace(' ', '-')}.onnx"
         with contextlib.redirect_stdout(io.StringIO()):
-            quantize_target(fp32, cal, p, "cpu", "minmax", **kw)
+            quantize_target(fp32, cal, p, target, "minmax", **kw)
         out[name] = p
     return out
+
+
+def _has_openvino() -> str | None:
+    try:
+        import openvino
+    except ImportError:
+        return None
+    return openvino.__version__
 
 
 def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict[str, Any]:
@@ -142,16 +183,19 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
 
     from mmnet_edge.model import MMNetConfig
 
+    ov_version = _has_openvino()
     rows = []
     for config in configs:
         d = work / config
         d.mkdir(parents=True, exist_ok=True)
         paths = build(config, d)
+        graphs = {k: qdq_after_fusion(p) for k, p in paths.items() if k != "fp32"}
+        if ov_version:
+            paths.update({f"ov:{k}": p for k, p in list(paths.items())})
         size = MMNetConfig.preset(config).input_size
         rng = np.random.default_rng(0)
         shape = (1, 3, size, size)
         x = {k: rng.standard_normal(shape, dtype=np.float32) for k in ("onset", "apex")}
-        graphs = {k: qdq_after_fusion(p) for k, p in paths.items() if k != "fp32"}
         for t in threads:
             med = interleaved(paths, x, t, rounds)
             rows.append(
@@ -164,33 +208,66 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
             )
             print(config, t, {k: f"{v:.2f} ms" for k, v in med.items()}, flush=True)
         rows[-1]["graph"] = graphs
-        rows[-1]["profile_ms"] = {k: profile(p, x, threads[-1]) for k, p in paths.items()}
+        rows[-1]["profile_ms"] = {
+            k: profile(p, x, threads[-1]) for k, p in paths.items() if not k.startswith("ov:")
+        }
     return {
         "cpu": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_flags": cpu_flags(),
         "onnxruntime": onnxruntime.__version__,
-        "method": f"batch 1, sessions interleaved call by call, {rounds} rounds, median; "
-        "shared 2-core machine (other users' jobs running)",
+        "openvino": ov_version,
+        "method": f"batch 1, cases interleaved call by call, {rounds} rounds, median; ONNX "
+        "Runtime workers sleep between calls (allow_spinning 0, as mmnet-edge's runner); "
+        "shared 2-core machine",
         "rows": rows,
     }
 
 
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    line = next((ln for ln in text.splitlines() if ln.startswith("model name")), ":?")
+    return line.split(":", 1)[1].strip()
+
+
+CASES = (
+    ("fp32", "ORT FP32"),
+    ("int8-cpu default", "ORT INT8"),
+    ("int8-cpu fast", "ORT INT8 fast"),
+    ("int8 tensorrt", "ORT INT8 TRT-target file"),
+    ("ov:fp32", "OV FP32"),
+    ("ov:int8-cpu default", "OV INT8"),
+    ("ov:int8-cpu fast", "OV INT8 fast"),
+    ("ov:int8 tensorrt", "OV INT8 TRT-target file"),
+)
+
+
 def to_markdown(res: dict[str, Any]) -> str:
+    cases = [(k, label) for k, label in CASES if k in res["rows"][0]["median_ms"]]
     lines = [
-        "# CPU-target INT8 speed (ONNX Runtime CPU)",
+        "# CPU INT8 speed (ONNX Runtime CPU, OpenVINO CPU)",
         "",
-        f"CPU flags: {', '.join(res['cpu_flags']) or 'none found'}; onnxruntime "
-        f"{res['onnxruntime']}. {res['method']}. Seeded untrained weights.",
+        f"CPU: {res.get('cpu_model', res['cpu'])}, flags: "
+        f"{', '.join(res['cpu_flags']) or 'none found'}; onnxruntime {res['onnxruntime']}; "
+        f"openvino {res.get('openvino') or 'not installed'}. {res['method']}. Seeded untrained "
+        "weights. Cells: median ms (× ORT FP32, same run). INT8 = the CPU-target file "
+        "(`model.int8-cpu.onnx`, default layout); fast = `cpu_fast` (stem in int8 too); "
+        "TRT-target file = `model.int8.onnx` (symmetric, stride-4 stage float).",
         "",
-        "| model | threads | FP32 ms | INT8 default ms (×FP32) | INT8 fast ms (×FP32) |",
-        "|---|---:|---:|---:|---:|",
+        "| model | threads | " + " | ".join(label for _, label in cases) + " |",
+        "|---|---:|" + "---:|" * len(cases),
     ]
     for r in res["rows"]:
         m, q = r["median_ms"], r["ratio_to_fp32"]
         lines.append(
-            f"| {r['model']} | {r['threads']} | {m['fp32']:.2f} | "
-            f"{m['int8-cpu default']:.2f} ({q['int8-cpu default']:.2f}) | "
-            f"{m['int8-cpu fast']:.2f} ({q['int8-cpu fast']:.2f}) |"
+            f"| {r['model']} | {r['threads']} | "
+            + " | ".join(
+                f"{m[k]:.2f}" if k == "fp32" else f"{m[k]:.2f} ({q[k]:.2f})" for k, _ in cases
+            )
+            + " |"
         )
     lines += ["", "Graph ONNX Runtime runs (after its Q/DQ fusions):", ""]
     lines += ["| model | layout | activation DQ | Q | int8 ops | float convs |"]

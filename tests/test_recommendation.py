@@ -58,13 +58,12 @@ def _report(exported, rows):
 
 
 def _rows(exported):
-    int8 = exported.with_name("model.int8.onnx")
     int8_cpu = exported.with_name("model.int8-cpu.onnx")
     return [
         _row("onnxruntime", "fp32", 10.0, 1.0, exported),
         _row("onnxruntime", "int8", 4.0, 0.99, int8_cpu),
         _row("onnxruntime", "int8", 2.0, 0.99, int8_cpu, batch=8),  # not batch 1: not ranked
-        _row("openvino", "int8", 3.0, 0.90, int8),  # fastest, but fails the 0.97 gate
+        _row("openvino", "int8", 3.0, 0.90, int8_cpu),  # fastest, but fails the 0.97 gate
         _row("openvino", "fp32", 8.0, 1.0, exported),
         {"backend": "tensorrt", "precision": "int8", "batch": 1, "status": "skipped"},
     ]
@@ -98,7 +97,7 @@ def test_auto_follows_a_matching_recommendation(exported, tmp_path):
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"recommendation": rec}))
     with open_runner(exported, recommendation=path) as r:  # backend="auto"
-        assert (r.backend, r.precision, r.path.name) == ("openvino", "int8", "model.int8.onnx")
+        assert (r.backend, r.precision, r.path.name) == ("openvino", "int8", "model.int8-cpu.onnx")
         assert "bench recommendation" in r.reason and "3.00 ms" in r.reason
         assert "agreement 0.900 ≥ 0.9" in r.reason
     # the Runtime passes it through

@@ -24,20 +24,25 @@ independent held-out sets each (``benchmarks/int8_robustness.py``, docs/calibrat
 
 * both: the four 2→1-channel spatial-attention convolutions (quantized, agreement fell to
   0.40: their input is a channel mean/max and a sigmoid follows; < 0.1 % of the FLOPs);
-* both also: the stride-4 stage (stem, conv1, block 0). Their inputs are the motion image
-  and heavy-tailed ReLU maps (median 0, max ≈ 15× the 99th percentile); in int8 each of
-  these convolutions alone moved the logits ≈ 10× more than any deeper layer, and
-  agreement on held-out subjects fell to 0.90–0.97 (symmetric, TensorRT target) and
-  0.925 (uint8, CPU target) depending on the model and the subjects.
+* TensorRT target also: the whole stride-4 stage (stem, conv1, block 0). Their inputs are
+  the motion image and heavy-tailed ReLU maps (median 0, max ≈ 15× the 99th percentile);
+  quantized, agreement on held-out subjects fell to 0.90–0.97 with symmetric int8.
+* CPU target: only what measured sensitive *inside* that stage — the stem (its input is
+  the motion image) and block 0's residual Add, its ReLU and the attention product (the
+  map every later block's attention multiplies; alone, its int8 Add flipped 17 of 480
+  held-out predictions of one model). conv1 and block 0's convolutions, ≈ 65 % of the
+  paper model's FLOPs, run in int8: 0.39× ORT FP32 latency at 2 threads, 0.33× at 1
+  (AVX-512 VNNI), pooled held-out agreement ≥ 0.971 for every model (0.2.0's layout, the
+  whole stage float: 0.979, but no faster than FP32). Chosen on held-out seeds 5001–5004,
+  reported on the standard ones (docs/calibration.md).
 
-The stride-4 stage is most of MMNet's compute, so the accuracy-safe CPU default is no
-faster than FP32. ``CPU_FAST_KEEP_FLOAT`` with ``CPU_FAST_OPS`` (``quantize_int8(...,
-cpu_fast=True)``) quantizes it too: ≈ 0.35–0.5× FP32 latency for the paper model, but
-top-1 agreement on held-out subjects only ≈ 0.92 in the worst set — check it on your own
-held-out data before deploying it.
+``CPU_FAST_KEEP_FLOAT`` (``quantize_int8(..., cpu_fast=True)``) puts the stem in int8 too:
+no faster on ONNX Runtime, ≈ 4 % faster on OpenVINO, pooled agreement 0.963 in the worst
+model — check it on your own held-out data before deploying it. The CPU target also fuses
+the PC module's GELU into one kernel first (:mod:`mmnet_edge.calibration.fusions`).
 
-Default calibration: percentile 99.999 % (99.99 % and minmax were measured too; their worst
-held-out set was lower: docs/calibration.md).
+Default calibration: percentile 99.999 % (99.99 %, 99.9 % and minmax were measured too; their
+worst held-out results were lower: docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ from mmnet_edge.calibration.dataset import (
     from_synthetic,
     load_calibration_set,
 )
+from mmnet_edge.calibration.fusions import fuse_gelu
 from mmnet_edge.errors import CalibrationError
 
 log = logging.getLogger(__name__)
@@ -145,9 +151,16 @@ DEFAULT_KEEP_FLOAT: tuple[str, ...] = ("/attention/",)
 #: "^" anchors a pattern at the start of the node name: "/blocks.0/" alone would also match
 #: the PC module's first transformer block ("/pc/blocks.0/…")
 EARLY_STAGE: tuple[str, ...] = ("^/stem/", "^/conv1/conv1.0/", "^/blocks.0/")
+#: the stem convolution, whose input is the motion image itself (apex − onset: std ≈ 0.09,
+#: range ≈ ±2.5, so 8 bits leave the subtle motion a handful of levels); ≈ 1 % of the FLOPs
+STEM: tuple[str, ...] = ("^/stem/",)
+#: block 0's residual sum, its ReLU and the attention product: the map the first spatial
+#: attention reads (channel mean and max) and every later block's attention multiplies.
+#: Quantized alone, its residual Add flipped 17 of 480 held-out predictions (one model)
+BLOCK0_ISLAND: tuple[str, ...] = ("^/blocks.0/Add", "^/blocks.0/Relu_1", "^/blocks.0/Mul")
 KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
-    "cpu": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
+    "cpu": DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND,
 }
 PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999}
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
@@ -169,10 +182,10 @@ OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": QUANTIZED_OPS,
     "cpu": QUANTIZED_OPS + CPU_EXTRA_OPS,
 }
-#: the CPU target's fast layout: stride-4 stage in int8, Conv/MatMul/Gemm only (quantizing
-#: the ops between them too cost more held-out agreement here than it saved time)
-CPU_FAST_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT
-CPU_FAST_OPS: tuple[str, ...] = QUANTIZED_OPS
+#: the CPU target's fast layout: the stem in int8 too (≈ 1 ms less on the paper model, and
+#: ≈ 1 point less held-out agreement: docs/calibration.md)
+CPU_FAST_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT + BLOCK0_ISLAND
+CPU_FAST_OPS: tuple[str, ...] = OPS_BY_TARGET["cpu"]
 #: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
 GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
@@ -282,6 +295,8 @@ def quantize_target(
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
+        # CPU target: one Gelu kernel instead of five float nodes (fusions.py)
+        fused_gelu = fuse_gelu(pre) if target == "cpu" else 0
         ops = tuple(OPS_BY_TARGET[target] if op_types is None else op_types)
         all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in ops]
         kept = [n for n in all_nodes if matches_any(n, keep_float)]
@@ -329,6 +344,7 @@ def quantize_target(
         "calibration_sha256": cs.manifest.get("sha256", cs.sha256()),
         "kept_float": kept,
         "quantized_op_types": list(ops),
+        "fused_gelu": fused_gelu,
         "base_precision": "fp16" if fp16_base else "fp32",
     }
     write_metadata(output, meta)

@@ -86,8 +86,8 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option(
     "--cpu-int8-fast",
     is_flag=True,
-    help="CPU-target INT8: quantize the early stage too (much faster, less accurate; "
-    "see docs/calibration.md).",
+    help="CPU-target INT8: quantize the stem convolution too (a little faster on OpenVINO, "
+    "a little less accurate; see docs/calibration.md).",
 )
 @click.option(
     "--calib",

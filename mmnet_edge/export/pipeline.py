@@ -48,9 +48,10 @@ class ExportSettings:
     calib: Any = None  #: calibration set (.npz path or CalibrationSet); None → synthetic
     calib_method: str = "percentile"
     int8_targets: tuple[str, ...] = ("tensorrt", "cpu")
-    #: CPU target layout: False = accuracy-safe default (stride-4 stage kept float, about as
-    #: fast as FP32 on the paper model); True = ``cpu_fast`` (≈0.35× FP32 latency on an
-    #: AVX-512 VNNI CPU, but 0.925 worst-set agreement on the synthetic protocol)
+    #: CPU target layout: False = default (stem and block 0's residual/attention product
+    #: float, the stride-4 convolutions int8: 0.39× ORT FP32 latency at 2 threads on an
+    #: AVX-512 VNNI CPU, pooled held-out agreement ≥ 0.971); True = ``cpu_fast`` (the stem
+    #: in int8 too: no faster on ONNX Runtime, 0.963 — docs/calibration.md)
     cpu_int8_fast: bool = False
     force: bool = False  #: rebuild variants even when they match their source
     lint: bool = True  #: lint TensorRT-bound ONNX files against TensorRT's parser tables

@@ -12,8 +12,8 @@
 
 The device is resolved once, here, and both the ONNX variant and the runner use it. Which
 INT8 ONNX file a backend loads on a CPU is the runner's ``int8_formats`` class data when it
-has one (OpenVINO: the symmetric ``.int8.onnx``), else the artefact table's order (ONNX
-Runtime: the U8S8 ``.int8-cpu.onnx``) — both measured, see docs/benchmarks.md.
+has one, else the artefact table's order; both load the CPU target's ``.int8-cpu.onnx``
+(the TensorRT target keeps the stride-4 stage float) — measured, see docs/benchmarks.md.
 
 ``backend="auto"`` can also follow measurements instead of this fixed preference:
 ``recommendation=`` a ``mmnet-edge bench`` JSON (or its dict) for the same model and CPU, or
