@@ -238,7 +238,7 @@ def ratio_lines(rep: dict[str, Any]) -> list[str]:
         for key, name in (
             (("onnxruntime", "int8"), "ORT INT8 CPU target (U8S8)"),
             (("openvino", "fp32"), "OpenVINO FP32"),
-            (("openvino", "int8"), "OpenVINO INT8 (symmetric)"),
+            (("openvino", "int8"), "OpenVINO INT8 (CPU-target file)"),
             (("torch", "fp32"), "torch FP32"),
         ):
             other = ok.get((*key, batch, False))
