@@ -291,3 +291,19 @@ def test_histogram_calibration_bounds_its_memory(tmp_path, monkeypatch):
     with pytest.warns(q.CalibrationMemoryWarning, match="using 100 of 500"):
         assert q.histogram_sample_limit(path, 500, None) == 100
     assert q.histogram_sample_limit(path, 500, 50) == 50  # an explicit smaller limit stands
+
+
+def test_int8_cpu_sessions_skip_the_nchwc_pass_with_the_same_results(random_int8):
+    """The INT8 CPU session runs without ONNX Runtime's NCHWc layout pass (faster on the
+    paper model: docs/calibration.md); results match a session with it."""
+    from mmnet_edge.runtime.ort_runner import OrtRunner
+
+    fp32, res = random_int8
+    held = synthetic(7, 1, 2)
+    with OrtRunner(res["cpu"].path) as auto, OrtRunner(res["cpu"].path, nchwc=True) as nchwc:
+        assert auto.describe()["disabled_optimizers"] == ["NchwcTransformer"]
+        assert nchwc.describe()["disabled_optimizers"] == []
+        a, b = auto.run(held.onset, held.apex), nchwc.run(held.onset, held.apex)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    with OrtRunner(fp32) as plain:  # FP32 keeps it: its convolutions are the model
+        assert plain.describe()["disabled_optimizers"] == []

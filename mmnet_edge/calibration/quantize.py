@@ -31,13 +31,13 @@ independent held-out sets each (``benchmarks/int8_robustness.py``, docs/calibrat
   the motion image) and block 0's residual Add, its ReLU and the attention product (the
   map every later block's attention multiplies; alone, its int8 Add flipped 17 of 480
   held-out predictions of one model). conv1 and block 0's convolutions, ≈ 65 % of the
-  paper model's FLOPs, run in int8: 0.39× ORT FP32 latency at 2 threads, 0.33× at 1
+  paper model's FLOPs, run in int8: 0.36–0.40× ORT FP32 latency at 2 threads, 0.32× at 1
   (AVX-512 VNNI), pooled held-out agreement ≥ 0.971 for every model (0.2.0's layout, the
   whole stage float: 0.979, but no faster than FP32). Chosen on held-out seeds 5001–5004,
   reported on the standard ones (docs/calibration.md).
 
 ``CPU_FAST_KEEP_FLOAT`` (``quantize_int8(..., cpu_fast=True)``) puts the stem in int8 too:
-no faster on ONNX Runtime, ≈ 4 % faster on OpenVINO, pooled agreement 0.963 in the worst
+0–5 % faster on ONNX Runtime, ≈ 4 % on OpenVINO, pooled agreement 0.963 in the worst
 model — check it on your own held-out data before deploying it. The CPU target also fuses
 the PC module's GELU into one kernel first (:mod:`mmnet_edge.calibration.fusions`).
 
@@ -182,7 +182,7 @@ OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": QUANTIZED_OPS,
     "cpu": QUANTIZED_OPS + CPU_EXTRA_OPS,
 }
-#: the CPU target's fast layout: the stem in int8 too (≈ 1 ms less on the paper model, and
+#: the CPU target's fast layout: the stem in int8 too (0–0.7 ms less on the paper model, and
 #: ≈ 1 point less held-out agreement: docs/calibration.md)
 CPU_FAST_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT + BLOCK0_ISLAND
 CPU_FAST_OPS: tuple[str, ...] = OPS_BY_TARGET["cpu"]
@@ -378,7 +378,7 @@ def quantize_int8(
     deployment will see. ``keep_float`` and ``percentile`` None → each target's default;
     ``fp16_base`` applies to the TensorRT target only (FP16 base graph for strongly typed
     TensorRT 10/11 builds); ``cpu_fast`` gives the CPU target ``CPU_FAST_KEEP_FLOAT`` (the
-    stride-4 stage in int8 too: faster, less accurate — module docstring)."""
+    stem in int8 too: a little faster, less accurate — module docstring)."""
     if cpu_fast and keep_float is not None:
         raise CalibrationError("pass either keep_float or cpu_fast, not both")
     onnx_fp32 = Path(onnx_fp32)

@@ -86,7 +86,7 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option(
     "--cpu-int8-fast",
     is_flag=True,
-    help="CPU-target INT8: quantize the stem convolution too (a little faster on OpenVINO, "
+    help="CPU-target INT8: quantize the stem convolution too (0–5 % faster, "
     "a little less accurate; see docs/calibration.md).",
 )
 @click.option(

@@ -49,9 +49,9 @@ class ExportSettings:
     calib_method: str = "percentile"
     int8_targets: tuple[str, ...] = ("tensorrt", "cpu")
     #: CPU target layout: False = default (stem and block 0's residual/attention product
-    #: float, the stride-4 convolutions int8: 0.39× ORT FP32 latency at 2 threads on an
+    #: float, the stride-4 convolutions int8: 0.36–0.40× ORT FP32 latency at 2 threads on an
     #: AVX-512 VNNI CPU, pooled held-out agreement ≥ 0.971); True = ``cpu_fast`` (the stem
-    #: in int8 too: no faster on ONNX Runtime, 0.963 — docs/calibration.md)
+    #: in int8 too: 0–5 % faster, agreement 0.963 — docs/calibration.md)
     cpu_int8_fast: bool = False
     force: bool = False  #: rebuild variants even when they match their source
     lint: bool = True  #: lint TensorRT-bound ONNX files against TensorRT's parser tables
