@@ -56,8 +56,12 @@ def fake_gpu_ort(monkeypatch):
     state = {"available": list(GPU), "fail": False, "sessions": []}
 
     class Session:
-        def __init__(self, path, sess_options=None, providers=None):
-            self._s = real(path, sess_options=sess_options, providers=["CPUExecutionProvider"])
+        # onnxruntime.InferenceSession(path, sess_options, providers, provider_options, **kw)
+        def __init__(self, path, sess_options=None, providers=None, provider_options=None, **kw):
+            self._s = real(
+                path, sess_options=sess_options, providers=["CPUExecutionProvider"], **kw
+            )
+            self.disabled_optimizers = kw.get("disabled_optimizers")
             self.requested = providers
             state["sessions"].append(self)
 
@@ -82,12 +86,14 @@ def test_default_device_with_onnxruntime_gpu_picks_tensorrt_int8_file_and_cuda(
         (name, opts), *_ = fake_gpu_ort["sessions"][-1].requested
         assert name == "TensorrtExecutionProvider" and opts["trt_int8_enable"] == "True"
         assert r.providers[0] == "TensorrtExecutionProvider"
+        assert fake_gpu_ort["sessions"][-1].disabled_optimizers == []  # CPU-only tweak
 
 
 def test_default_device_without_gpu_providers_picks_cpu_int8_file(onnx_variants, fake_gpu_ort):
     fake_gpu_ort["available"] = ["CPUExecutionProvider"]
     with open_runner(onnx_variants, precision="int8") as r:
         assert r.path.name == "model.int8-cpu.onnx" and r.device == "cpu"
+        assert fake_gpu_ort["sessions"][-1].disabled_optimizers == ["NchwcTransformer"]
 
 
 @pytest.mark.parametrize("device", ["cuda", "gpu", "cuda:0"])
