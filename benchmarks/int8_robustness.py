@@ -46,6 +46,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "target": "tensorrt",
         "keep_float": A + ("^/stem/", "^/conv1/conv1.0/"),
     },
+    "tensorrt keep attention + stem": {"target": "tensorrt", "keep_float": A + ("^/stem/",)},
+    "openvino: tensorrt keep attention + stem": {
+        "target": "tensorrt",
+        "keep_float": A + ("^/stem/",),
+        "backend": "openvino",
+    },
     "cpu default (keep attention, stem, block-0 residual/product; GELU fused)": {"target": "cpu"},
     "cpu fast (cpu_fast: stem int8 too)": {"target": "cpu", "cpu_fast": True},
     "cpu 0.2.0 default (stride-4 stage float)": {
