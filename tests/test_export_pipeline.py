@@ -9,6 +9,7 @@ import onnx
 import pytest
 
 from mmnet_edge.artifacts import read_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
 from mmnet_edge.calibration.dataset import from_synthetic
 from mmnet_edge.export import ExportSettings, export_model
 
@@ -35,6 +36,18 @@ def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32
     assert read_metadata(fp32.with_name("mmnet.int8-cpu.onnx")).extra["int8_layout"] == "default"
     again = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
     assert _statuses(again) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "reused"}
+    # a CPU file from 0.2 (its layout kept the whole stride-4 stage float) is rebuilt
+    old = fp32.with_name("mmnet.int8-cpu.onnx")
+    meta = read_metadata(old)
+    meta.extra = {k: v for k, v in meta.extra.items() if k != "int8_layout_revision"}
+    write_onnx_metadata(old, meta)
+    upgraded = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
+    assert _statuses(upgraded) == {
+        "onnx": "reused",
+        "int8-tensorrt": "reused",
+        "int8-cpu": "written",
+    }
+    assert read_metadata(old).extra["int8_layout_revision"] == "0.3"
     # another calibration method → both rebuilt; the fast CPU layout → only the CPU file
     other = export_model(
         fp32, None, ExportSettings(precision="int8", calib=calib, calib_method="minmax")
@@ -48,7 +61,7 @@ def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32
     assert _statuses(fast) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "written"}
     cpu = fp32.with_name("mmnet.int8-cpu.onnx")
     assert read_metadata(cpu).extra["int8_layout"] == "fast"
-    # the fast layout quantizes the early stage: a DequantizeLinear feeds the stem's conv
+    # the fast layout quantizes the stem too: a DequantizeLinear feeds its conv
     graph = onnx.load(str(cpu)).graph
     producers = {o: n.op_type for n in graph.node for o in n.output}
     stem = next(n for n in graph.node if n.op_type == "Conv" and n.name.startswith("/stem/"))

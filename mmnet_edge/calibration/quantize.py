@@ -163,6 +163,10 @@ KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "cpu": DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND,
 }
 PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999}
+#: changes when a target's default layout (float set, op set, fusions) changes: the export
+#: pipeline rebuilds an INT8 file whose recorded revision differs (0.3: the CPU target's
+#: stride-4 convolutions int8, GELU fused)
+LAYOUT_REVISION_BY_TARGET = {"tensorrt": "0.2", "cpu": "0.3"}
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
 #: op types with int8 kernels (or int8 pass-through) in ONNX Runtime's CPU provider
 CPU_EXTRA_OPS = (
@@ -345,6 +349,7 @@ def quantize_target(
         "kept_float": kept,
         "quantized_op_types": list(ops),
         "fused_gelu": fused_gelu,
+        "int8_layout_revision": LAYOUT_REVISION_BY_TARGET[target],
         "base_precision": "fp16" if fp16_base else "fp32",
     }
     write_metadata(output, meta)

@@ -271,6 +271,7 @@ def _int8(
     from mmnet_edge.calibration.quantize import (
         CPU_FAST_KEEP_FLOAT,
         CPU_FAST_OPS,
+        LAYOUT_REVISION_BY_TARGET,
         TARGET_FORMATS,
         SyntheticCalibrationWarning,
         quantize_target,
@@ -299,6 +300,8 @@ def _int8(
             "calibration_sha256": calib_sha,
             "calibration_method": s.calib_method,
             "int8_layout": "fast" if fast else "default",
+            # a file from an earlier default layout is rebuilt, not reused
+            "int8_layout_revision": LAYOUT_REVISION_BY_TARGET[target],
         }
         layout = {"keep_float": CPU_FAST_KEEP_FLOAT, "op_types": CPU_FAST_OPS} if fast else {}
         path = variant_path(base, TARGET_FORMATS[target])

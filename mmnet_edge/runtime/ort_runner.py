@@ -152,8 +152,8 @@ def check_graph_against_metadata(
 
 #: graph optimizers switched off for an INT8 model on the CPU: the NCHWc layout pass only
 #: touches the few float convolutions left (the stem, the attention's 2→1 convs) and adds
-#: NCHWc→NCHW reorders around them; without it the CPU-target paper model ran 5 % faster
-#: (12.1 vs 12.7 ms, 2 threads, AVX-512 VNNI: docs/calibration.md)
+#: NCHWc→NCHW reorders around them; without it the CPU-target paper model ran ≈ 4 % faster
+#: (11.64 vs 12.07 ms, 2 threads, AVX-512 VNNI: docs/calibration.md)
 INT8_CPU_DISABLED_OPTIMIZERS: tuple[str, ...] = ("NchwcTransformer",)
 
 
