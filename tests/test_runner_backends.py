@@ -153,6 +153,43 @@ def test_ort_session_options(onnx_model):
         open_runner(onnx_model, backend="onnxruntime", device="cuda")
 
 
+def test_ort_worker_spinning_modes(onnx_model):
+    """Default "call": workers may spin inside a call, never after it (no cores burnt while a
+    kiosk waits for the next face); every mode gives the same logits."""
+    import time
+
+    import onnxruntime as ort
+
+    from mmnet_edge.runtime.ort_runner import session_options
+
+    def entries(spin):
+        o = session_options(ort, spin=spin)
+        got = []
+        for k in ("session.intra_op.allow_spinning", "session.force_spinning_stop"):
+            try:
+                got.append(o.get_session_config_entry(k))
+            except RuntimeError:  # not set
+                got.append(None)
+        return tuple(got)
+
+    assert entries("call") == ("1", "1")
+    assert entries("off") == entries(False) == ("0", None)
+    assert entries("always") == entries(True) == ("1", None)
+    with pytest.raises(InputError, match="spin must be one of"):
+        session_options(ort, spin="sometimes")
+    on, ap = pair(2)
+    with open_runner(onnx_model, device="cpu", threads=2) as r:
+        assert r.describe()["spin"] == "call"
+        want = r.run(on, ap)
+        r.run(on, ap)
+        cpu0 = time.process_time()
+        time.sleep(0.5)
+        assert time.process_time() - cpu0 < 0.05  # nobody spins between calls
+    for spin in ("off", "always"):
+        with open_runner(onnx_model, device="cpu", threads=2, spin=spin) as r:
+            np.testing.assert_allclose(r.run(on, ap), want, atol=1e-5)
+
+
 def test_auto_choice_is_explained(tiny_checkpoint, onnx_model):
     with open_runner(onnx_model) as r:
         assert r.backend == "onnxruntime"

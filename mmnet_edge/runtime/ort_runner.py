@@ -85,14 +85,29 @@ def providers_for(
     return [*out, "CPUExecutionProvider"]
 
 
+#: ``spin`` values: "off" (workers sleep as soon as they run out of work), "call" (they spin
+#: inside a call and stop when it returns: the default), "always" (ORT's own default: they
+#: keep spinning for a while after each call, burning the cores)
+SPIN_MODES = ("off", "call", "always")
+
+
+def spin_mode(spin: bool | str) -> str:
+    """One of :data:`SPIN_MODES` from ``spin`` (True → "always", False → "off")."""
+    if isinstance(spin, bool):
+        return "always" if spin else "off"
+    if spin not in SPIN_MODES:
+        raise InputError(f"spin must be one of {SPIN_MODES} (or a bool), not {spin!r}")
+    return spin
+
+
 def session_options(
     ort: Any,
     threads: int | None = None,
     inter_threads: int | None = None,
     graph_optimization: str = "all",
-    spin: bool = False,
+    spin: bool | str = "call",
 ) -> Any:
-    """ORT ``SessionOptions`` from the runner's knobs."""
+    """ORT ``SessionOptions`` from the runner's knobs (``spin``: :data:`SPIN_MODES`)."""
     if graph_optimization not in GRAPH_OPTIMIZATION:
         raise InputError(
             f"graph_optimization must be one of {GRAPH_OPTIMIZATION}, not {graph_optimization!r}"
@@ -112,9 +127,14 @@ def session_options(
         opts.intra_op_num_threads = int(threads)
     if inter_threads:
         opts.inter_op_num_threads = int(inter_threads)
-    # Idle ORT worker threads busy-wait by default; on a small CPU shared with alignment,
-    # other models or a robot stack that steals cores from everyone else. Opt in with spin.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    mode = spin_mode(spin)
+    # ORT's workers busy-wait by default, also between calls: on a small CPU shared with
+    # alignment, other models or a robot stack that steals cores from everyone else. "call"
+    # lets them spin inside a call (the many small ops of an INT8 graph wake no sleeping
+    # thread) and stops them when the call returns (docs/benchmarks.md, "Worker threads").
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0" if mode == "off" else "1")
+    if mode == "call":
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
     opts.log_severity_level = 3  # errors only: provider fallback chatter is not for users
     return opts
 
@@ -169,7 +189,8 @@ class OrtRunner(BaseRunner):
 
     ``threads``: intra-op threads (default: ORT's, one per physical core);
     ``inter_threads``; ``graph_optimization``: disable/basic/extended/all (default all);
-    ``spin``: let idle workers busy-wait (lower latency, burns the cores);
+    ``spin``: worker threads' busy-waiting, :data:`SPIN_MODES` (default "call": inside a call
+    only, stopped when it returns — lower latency, no cores burnt between calls);
     ``nchwc``: ONNX Runtime's NCHWc layout pass for float convolutions (default: on, except
     for INT8 models on the CPU — :data:`INT8_CPU_DISABLED_OPTIMIZERS`);
     ``provider_options``: extra options per execution provider name.
@@ -198,7 +219,7 @@ class OrtRunner(BaseRunner):
         threads: int | None = None,
         inter_threads: int | None = None,
         graph_optimization: str = "all",
-        spin: bool = False,
+        spin: bool | str = "call",
         provider_options: dict[str, dict[str, Any]] | None = None,
         nchwc: bool | None = None,
     ) -> None:
@@ -214,7 +235,7 @@ class OrtRunner(BaseRunner):
             "threads": threads,
             "inter_threads": inter_threads,
             "graph_optimization": graph_optimization,
-            "spin": spin,
+            "spin": spin_mode(spin),
         }
         self.provider_options = provider_options
         self.nchwc = nchwc
@@ -286,6 +307,7 @@ class OrtRunner(BaseRunner):
         return {
             **super().describe(),
             "providers": self.providers,
+            "spin": self.options["spin"],
             "disabled_optimizers": disabled_optimizers(self.precision, self.device, self.nchwc),
         }
 
