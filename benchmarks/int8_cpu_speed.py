@@ -3,10 +3,11 @@
     python benchmarks/int8_cpu_speed.py [--configs paper,tiny] [--rounds 40] [--threads 2]
 
 For each model preset (seeded, untrained weights: latency does not depend on them) the FP32
-ONNX and the CPU-target INT8 models (default layout, and ``cpu_fast``: the stem in int8 too)
-are run at batch 1 in ONE process on ONNX Runtime and, when installed, OpenVINO (CPU, f32
-precision hint, LATENCY hint), the cases alternating call by call (order reversed every
-round) so a shared machine's contention hits each equally; medians and ratios to ONNX
+ONNX and the INT8 models (the CPU target's default layout and ``cpu_fast``, the stem in int8
+too; the TensorRT target's; the OpenVINO target's) are run at batch 1 in ONE process on ONNX
+Runtime and, when installed, OpenVINO (CPU, f32 precision hint, LATENCY hint), the cases
+alternating in blocks of ``BLOCK`` calls (order reversed every round) so a shared machine's
+contention hits each equally; medians and ratios to ONNX
 Runtime FP32 are reported. Also: DequantizeLinear/QuantizeLinear nodes left in the graph
 ONNX Runtime actually runs (after its Q/DQ fusions), and kernel time per op type from ONNX
 Runtime's profiler. Writes ``<out>.json`` and ``<out>.md`` with the CPU's flags.
@@ -44,20 +45,21 @@ def cpu_flags() -> list[str]:
     return [f for f in FLAGS if f in have]
 
 
+#: ONNX Runtime workers' spinning (``--spin``; the runner's default "call")
+SPIN = "call"
+
+
 def _session(path: Path, threads: int, **kw: Any):  # noqa: ANN202
     """A session set up as mmnet-edge's ONNX Runtime runner sets it up (INT8: no NCHWc pass)."""
     import onnxruntime as ort
 
-    from mmnet_edge.runtime.ort_runner import disabled_optimizers
+    from mmnet_edge.runtime.ort_runner import disabled_optimizers, session_options
 
-    o = ort.SessionOptions()
-    o.intra_op_num_threads = threads
-    o.inter_op_num_threads = 1
-    o.log_severity_level = 3
-    # as mmnet-edge's runner does: idle workers sleep. Interleaved, one session's spinning
-    # workers would steal the cores from the next session's call (INT8 measured 0.33× FP32
-    # with spinning off, 0.33–0.55× with it on, run to run, on 2 cores).
-    o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # the runner's options: workers spin inside a call and stop when it returns (spin="call").
+    # ORT's own default keeps them spinning after a call: interleaved, one session's spinning
+    # workers would steal the cores from the next session's call (0.2's table: INT8 0.33–0.55×
+    # FP32 run to run, on 2 cores)
+    o = session_options(ort, threads=threads, inter_threads=1, spin=SPIN)
     for k, v in kw.items():
         setattr(o, k, v)
     precision = "fp32" if Path(path).name == "model.onnx" else "int8"
@@ -122,7 +124,7 @@ def _openvino(path: Path, threads: int):  # noqa: ANN202
 
 #: calls per case in a row, and how many of them are discarded: the first calls after a
 #: switch pay for the previous case's worker threads still holding the cores (OpenVINO's TBB
-#: workers keep spinning after a call; ONNX Runtime's too where spinning is on)
+#: workers keep spinning after a call; ONNX Runtime's too with ``--spin always``)
 BLOCK, SETTLE = 6, 2
 
 
@@ -180,6 +182,7 @@ def build(config: str, work: Path) -> dict[str, Path]:
         ("int8-cpu default", "cpu", {}),
         ("int8-cpu fast", "cpu", fast),
         ("int8 tensorrt", "tensorrt", {}),
+        ("int8 openvino", "openvino", {}),
     )
     for name, target, kw in layouts:
         p = work / f"{name.replace(' ', '-')}.onnx"
@@ -238,8 +241,7 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
         "openvino": ov_version,
         "method": f"batch 1, cases interleaved in blocks of {BLOCK} calls (first {SETTLE} of "
         f"each dropped), {rounds} rounds, median; ONNX Runtime sessions as mmnet-edge's runner "
-        "sets them up (workers sleep between calls; INT8 without the NCHWc pass); shared "
-        "2-core machine",
+        f"sets them up (spin={SPIN!r}; INT8 without the NCHWc pass); shared 2-core machine",
         "rows": rows,
     }
 
@@ -258,10 +260,12 @@ CASES = (
     ("int8-cpu default", "ORT INT8"),
     ("int8-cpu fast", "ORT INT8 fast"),
     ("int8 tensorrt", "ORT INT8 TRT-target file"),
+    ("int8 openvino", "ORT INT8 OV-target file"),
     ("ov:fp32", "OV FP32"),
     ("ov:int8-cpu default", "OV INT8"),
     ("ov:int8-cpu fast", "OV INT8 fast"),
     ("ov:int8 tensorrt", "OV INT8 TRT-target file"),
+    ("ov:int8 openvino", "OV INT8 OV-target file"),
 )
 
 
@@ -275,7 +279,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         f"openvino {res.get('openvino') or 'not installed'}. {res['method']}. Seeded untrained "
         "weights. Cells: median ms (× ORT FP32, same run). INT8 = the CPU-target file "
         "(`model.int8-cpu.onnx`, default layout); fast = `cpu_fast` (stem in int8 too); "
-        "TRT-target file = `model.int8.onnx` (symmetric, stride-4 stage float).",
+        "TRT-target file = `model.int8.onnx` (symmetric, stride-4 stage float); OV-target file "
+        "= `model.int8-openvino.onnx` (all int8 but the attention convs, float Softmax).",
         "",
         "| model | threads | " + " | ".join(label for _, label in cases) + " |",
         "|---|---:|" + "---:|" * len(cases),
@@ -312,7 +317,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--threads", default="2", help="comma list of intra-op thread counts")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output stem (.json/.md)")
+    ap.add_argument("--spin", default=SPIN, help="ONNX Runtime workers: off, call, always")
     args = ap.parse_args()
+    globals()["SPIN"] = args.spin
     work = Path(tempfile.mkdtemp(prefix="int8cpu-"))
     threads = [int(t) for t in args.threads.split(",")]
     res = run(args.configs.split(","), args.rounds, threads, work)

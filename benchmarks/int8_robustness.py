@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from mmnet_edge.calibration.quantize import CPU_EXTRA_OPS, QUANTIZED_OPS
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "cpu-amd-epyc-2c" / "int8_robustness"
 
@@ -53,7 +55,15 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "backend": "openvino",
     },
     "cpu default (keep attention, stem, block-0 residual/product; GELU fused)": {"target": "cpu"},
-    "cpu fast (cpu_fast: stem int8 too)": {"target": "cpu", "cpu_fast": True},
+    "cpu fast (cpu_fast: stem int8 too, motion image at the pixel step)": {
+        "target": "cpu",
+        "cpu_fast": True,
+    },
+    "cpu fast, motion image at the calibrated step (0.3's cpu_fast)": {
+        "target": "cpu",
+        "cpu_fast": True,
+        "motion_step": "calibrated",
+    },
     "cpu 0.2.0 default (stride-4 stage float)": {
         "target": "cpu",
         "keep_float": A + ("^/stem/", "^/conv1/conv1.0/", "^/blocks.0/"),
@@ -61,6 +71,21 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "cpu all int8 but attention": {"target": "cpu", "keep_float": A},
     "openvino: cpu default file": {"target": "cpu", "backend": "openvino"},
     "openvino: cpu fast file": {"target": "cpu", "cpu_fast": True, "backend": "openvino"},
+    "openvino default (OpenVINO-target file: all int8 but attention, float Softmax)": {
+        "target": "openvino",
+        "backend": "openvino",
+    },
+    "openvino target, int8 Softmax": {
+        "target": "openvino",
+        "backend": "openvino",
+        "op_types": QUANTIZED_OPS + CPU_EXTRA_OPS,
+    },
+    "openvino target, motion image at the calibrated step": {
+        "target": "openvino",
+        "backend": "openvino",
+        "motion_step": "calibrated",
+    },
+    "openvino-target file on ONNX Runtime": {"target": "openvino"},
 }
 
 

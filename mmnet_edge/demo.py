@@ -129,6 +129,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
     _build(heldout, input_size=size, subjects=3, per_class=s.per_class, seed=s.seed + 1000)
     variants = {
         "int8-cpu": variant_path(onnx_path, "onnx-int8-cpu"),
+        "int8-openvino": variant_path(onnx_path, "onnx-int8-openvino"),
         "int8": variant_path(onnx_path, "onnx-int8"),
     }
     rep = accuracy_report(onnx_path, variants, heldout, sensitivity=True, calib=calib_path)

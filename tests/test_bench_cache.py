@@ -79,7 +79,12 @@ def test_checkpoint_alone_benchmarks_every_backend_and_reuses_the_cache(tiny_che
     assert lines[-1].startswith("recommended: ") and lines[-1] == rep["recommendation"]["line"]
     d = cache / rep["exports"]["directory"].rsplit("/", 1)[-1]
     files = sorted(p.name for p in d.glob("*.onnx"))
-    assert files == ["model.int8-cpu.onnx", "model.int8.onnx", "model.onnx"]
+    assert files == [
+        "model.int8-cpu.onnx",
+        "model.int8-openvino.onnx",
+        "model.int8.onnx",
+        "model.onnx",
+    ]
     assert d.name == bench_cache.file_sha256(tiny_checkpoint)[:16]
     assert sorted(rep["exports"]["written"]) == files
     mtimes = {p.name: p.stat().st_mtime_ns for p in d.glob("*.onnx")}

@@ -32,11 +32,15 @@ def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
-    assert {p.name for p in first.written} == {"mmnet.int8.onnx", "mmnet.int8-cpu.onnx"}
+    assert {p.name for p in first.written} == {
+        "mmnet.int8.onnx",
+        "mmnet.int8-cpu.onnx",
+        "mmnet.int8-openvino.onnx",
+    }
     assert read_metadata(fp32.with_name("mmnet.int8-cpu.onnx")).extra["int8_layout"] == "default"
     again = export_model(fp32, None, ExportSettings(precision="int8", calib=calib))
-    assert _statuses(again) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "reused"}
-    # a CPU file from 0.2 (its layout kept the whole stride-4 stage float) is rebuilt
+    assert set(_statuses(again).values()) == {"reused"} and len(_statuses(again)) == 4
+    # a CPU file from an earlier default layout (0.2: the whole stride-4 stage float) is rebuilt
     old = fp32.with_name("mmnet.int8-cpu.onnx")
     meta = read_metadata(old)
     meta.extra = {k: v for k, v in meta.extra.items() if k != "int8_layout_revision"}
@@ -46,19 +50,25 @@ def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32
         "onnx": "reused",
         "int8-tensorrt": "reused",
         "int8-cpu": "written",
+        "int8-openvino": "reused",
     }
-    assert read_metadata(old).extra["int8_layout_revision"] == "0.3"
+    assert read_metadata(old).extra["int8_layout_revision"] == "0.4"
     # another calibration method → both rebuilt; the fast CPU layout → only the CPU file
     other = export_model(
         fp32, None, ExportSettings(precision="int8", calib=calib, calib_method="minmax")
     )
-    assert _statuses(other)["int8-tensorrt"] == _statuses(other)["int8-cpu"] == "written"
+    assert {_statuses(other)[f"int8-{t}"] for t in ("tensorrt", "cpu", "openvino")} == {"written"}
     fast = export_model(
         fp32,
         None,
         ExportSettings(precision="int8", calib=calib, calib_method="minmax", cpu_int8_fast=True),
     )
-    assert _statuses(fast) == {"onnx": "reused", "int8-tensorrt": "reused", "int8-cpu": "written"}
+    assert _statuses(fast) == {
+        "onnx": "reused",
+        "int8-tensorrt": "reused",
+        "int8-cpu": "written",
+        "int8-openvino": "reused",
+    }
     cpu = fp32.with_name("mmnet.int8-cpu.onnx")
     assert read_metadata(cpu).extra["int8_layout"] == "fast"
     # the fast layout quantizes the stem too: a DequantizeLinear feeds its conv

@@ -6,6 +6,7 @@ missing-package error is tested either way.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import warnings
 
@@ -21,7 +22,8 @@ from mmnet_edge.runtime.runner import RunnerClosedError
 
 @pytest.fixture(scope="module")
 def exported(tiny_checkpoint, tmp_path_factory):
-    """model.onnx + model.int8.onnx (symmetric) + model.int8-cpu.onnx (U8S8) of the tiny model."""
+    """model.onnx + model.int8.onnx (symmetric) + model.int8-cpu.onnx and
+    model.int8-openvino.onnx (U8S8) of the tiny model."""
     from mmnet_edge.export.pipeline import ExportSettings, export_model
 
     d = tmp_path_factory.mktemp("ov")
@@ -64,7 +66,9 @@ def test_fp32_agrees_with_onnxruntime(exported, heldout):
     np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("variant", ["model.int8.onnx", "model.int8-cpu.onnx"])
+@pytest.mark.parametrize(
+    "variant", ["model.int8.onnx", "model.int8-cpu.onnx", "model.int8-openvino.onnx"]
+)
 def test_int8_files_agree_with_onnxruntime(exported, heldout, variant):
     pytest.importorskip("openvino")
     path = exported.with_name(variant)
@@ -123,13 +127,19 @@ def test_options_reach_openvino(exported):
     assert "float32" in props["INFERENCE_PRECISION_HINT"]  # FP32 numerics on the CPU by default
 
 
-def test_each_cpu_backend_loads_its_int8_file(exported):
+def test_each_cpu_backend_loads_its_int8_file(exported, tmp_path):
     pytest.importorskip("openvino")
     with open_runner(exported, backend="openvino", precision="int8") as ov:
-        # the CPU target's layout (stride-4 convolutions int8), not the TensorRT target's
-        assert ov.path.name == "model.int8-cpu.onnx"
+        # its own target's layout: all int8 but the attention convs
+        assert ov.path.name == "model.int8-openvino.onnx"
+        assert ov.metadata.extra["int8_target"] == "openvino"
     with open_runner(exported, backend="onnxruntime", precision="int8") as ort:
         assert ort.path.name == "model.int8-cpu.onnx"  # U8S8: ONNX Runtime's fast path
+    # a model exported before 0.4 (no OpenVINO file): OpenVINO takes the CPU target's
+    for name in ("model.onnx", "model.int8-cpu.onnx", "model.int8.onnx"):
+        shutil.copy(exported.with_name(name), tmp_path / name)
+    with open_runner(tmp_path / "model.onnx", backend="openvino", precision="int8") as ov:
+        assert ov.path.name == "model.int8-cpu.onnx"
 
 
 def test_refusals(exported, tmp_path):

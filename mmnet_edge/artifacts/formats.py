@@ -66,6 +66,10 @@ FORMATS: tuple[ArtifactFormat, ...] = (
         "INT8 Q/DQ ONNX, U8S8 (CPU target: ONNX Runtime on x86/ARM)",
     ),
     ArtifactFormat(
+        "onnx-int8-openvino", "onnx", ".onnx", ".int8-openvino", "int8", "openvino",
+        "INT8 Q/DQ ONNX, U8S8, all int8 but the attention convs (OpenVINO CPU target)",
+    ),
+    ArtifactFormat(
         "engine-fp32", "engine", ".engine", ".fp32", "fp32", "tensorrt", "TensorRT engine, FP32"
     ),
     ArtifactFormat(

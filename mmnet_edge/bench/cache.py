@@ -98,7 +98,9 @@ def prepare_models(
     )
     onnx = directory / "model.onnx"
     files = [onnx] + (
-        [variant_path(onnx, "onnx-int8"), variant_path(onnx, "onnx-int8-cpu")] if int8 else []
+        [variant_path(onnx, f) for f in ("onnx-int8", "onnx-int8-cpu", "onnx-int8-openvino")]
+        if int8
+        else []
     )
     have = _manifest(directory)
     reusable = (

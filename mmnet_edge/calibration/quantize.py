@@ -71,6 +71,7 @@ from mmnet_edge.calibration.dataset import (
     load_calibration_set,
 )
 from mmnet_edge.calibration.fusions import fuse_gelu
+from mmnet_edge.calibration.motion_input import motion_consumers, motion_override
 from mmnet_edge.errors import CalibrationError
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,10 @@ def _quietly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
             log.debug("%s output:\n%s", getattr(fn, "__name__", fn), buf.getvalue())
 
 
-TARGETS = ("tensorrt", "cpu")
+TARGETS = ("tensorrt", "cpu", "openvino")
 METHODS = ("minmax", "entropy", "percentile")
+#: how the motion image (the stem's input) is quantized where the stem runs in int8
+MOTION_STEPS = ("pixel", "calibrated")
 DEFAULT_KEEP_FLOAT: tuple[str, ...] = ("/attention/",)
 # MMNet's stride-4 stage: the convolutions most sensitive to int8 activations (see above).
 #: "^" anchors a pattern at the start of the node name: "/blocks.0/" alone would also match
@@ -161,12 +164,17 @@ BLOCK0_ISLAND: tuple[str, ...] = ("^/blocks.0/Add", "^/blocks.0/Relu_1", "^/bloc
 KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
     "cpu": DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND,
+    # OpenVINO runs block 0's island and the stem fastest in int8, ONNX Runtime slower (its
+    # attention reductions then read two dequantized copies): all int8 but the attention
+    # convs, the motion image at the pixel step (motion_input.py)
+    "openvino": DEFAULT_KEEP_FLOAT,
 }
-PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999}
+PERCENTILE_BY_TARGET = {"tensorrt": 99.999, "cpu": 99.999, "openvino": 99.999}
 #: changes when a target's default layout (float set, op set, fusions) changes: the export
 #: pipeline rebuilds an INT8 file whose recorded revision differs (0.3: the CPU target's
-#: stride-4 convolutions int8, GELU fused)
-LAYOUT_REVISION_BY_TARGET = {"tensorrt": "0.2", "cpu": "0.3"}
+#: stride-4 convolutions int8, GELU fused; 0.4: an int8 stem — cpu_fast — quantizes the
+#: motion image at the pixel step)
+LAYOUT_REVISION_BY_TARGET = {"tensorrt": "0.2", "cpu": "0.4", "openvino": "0.4"}
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
 #: op types with int8 kernels (or int8 pass-through) in ONNX Runtime's CPU provider
 CPU_EXTRA_OPS = (
@@ -185,6 +193,9 @@ CPU_EXTRA_OPS = (
 OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": QUANTIZED_OPS,
     "cpu": QUANTIZED_OPS + CPU_EXTRA_OPS,
+    # Softmax stays float: OpenVINO computes it in float anyway, the Q/DQ pair only rounds
+    # (chosen on the selection seeds: docs/calibration.md)
+    "openvino": QUANTIZED_OPS + tuple(op for op in CPU_EXTRA_OPS if op != "Softmax"),
 }
 #: the CPU target's fast layout: the stem in int8 too (0–0.7 ms less on the paper model, and
 #: ≈ 1 point less held-out agreement: docs/calibration.md)
@@ -193,7 +204,11 @@ CPU_FAST_OPS: tuple[str, ...] = OPS_BY_TARGET["cpu"]
 #: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
 GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
-TARGET_FORMATS = {"tensorrt": "onnx-int8", "cpu": "onnx-int8-cpu"}
+TARGET_FORMATS = {
+    "tensorrt": "onnx-int8",
+    "cpu": "onnx-int8-cpu",
+    "openvino": "onnx-int8-openvino",
+}
 #: the names for an FP32 file called ``model.onnx`` (kept for earlier callers)
 OUTPUT_NAMES = {t: variant_path("model.onnx", f).name for t, f in TARGET_FORMATS.items()}
 
@@ -274,12 +289,15 @@ def quantize_target(
     percentile: float | None = None,
     fp16_base: bool = False,
     op_types: Sequence[str] | None = None,
+    motion_step: str = "pixel",
 ) -> QuantResult:
     """One Q/DQ model. ``keep_float`` None → the target's default (``KEEP_FLOAT_BY_TARGET``);
     ``include_only`` (node-name patterns) quantizes just those nodes (per-layer sensitivity);
     ``percentile`` None → ``PERCENTILE_BY_TARGET``; ``fp16_base`` (TensorRT target only)
     converts everything outside the Q/DQ pairs to float16, keeping FP32 inputs/outputs;
-    ``op_types`` None → ``OPS_BY_TARGET`` (the op types to quantize)."""
+    ``op_types`` None → ``OPS_BY_TARGET`` (the op types to quantize); ``motion_step``: where
+    the motion image is quantized (an int8 stem), "pixel" gives it the pixel step
+    (:mod:`~mmnet_edge.calibration.motion_input`), "calibrated" the calibrated range."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -287,6 +305,8 @@ def quantize_target(
         raise CalibrationError(f"target must be one of {TARGETS}, not {target!r}")
     if method not in METHODS:
         raise CalibrationError(f"calibration method must be one of {METHODS}, not {method!r}")
+    if motion_step not in MOTION_STEPS:
+        raise CalibrationError(f"motion_step must be one of {MOTION_STEPS}, not {motion_step!r}")
     if fp16_base and target != "tensorrt":
         raise CalibrationError("fp16_base is for the TensorRT target; the CPU target stays FP32")
     keep_float = KEEP_FLOAT_BY_TARGET[target] if keep_float is None else tuple(keep_float)
@@ -300,7 +320,7 @@ def quantize_target(
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
         # CPU target: one Gelu kernel instead of five float nodes (fusions.py)
-        fused_gelu = fuse_gelu(pre) if target == "cpu" else 0
+        fused_gelu = fuse_gelu(pre) if target != "tensorrt" else 0
         ops = tuple(OPS_BY_TARGET[target] if op_types is None else op_types)
         all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in ops]
         kept = [n for n in all_nodes if matches_any(n, keep_float)]
@@ -309,6 +329,14 @@ def quantize_target(
                 set(all_nodes) - {n for n in all_nodes if matches_any(n, include_only)} | set(kept)
             )
         sym = target == "tensorrt"
+        extra = _extra_options(target, percentile)
+        motion = None
+        if motion_step == "pixel":
+            pre_model = onnx.load(str(pre))
+            found = motion_override(pre_model, meta.std, sym)
+            quantized = set(all_nodes) - set(kept)
+            if found and quantized & set(motion_consumers(pre_model, found[1]["tensor"])):
+                extra["TensorQuantOverrides"], motion = found
         if method in HISTOGRAM_METHODS:
             limit = histogram_sample_limit(pre, len(cs), limit)
         _quietly(
@@ -327,7 +355,7 @@ def quantize_target(
                 "entropy": CalibrationMethod.Entropy,
                 "percentile": CalibrationMethod.Percentile,
             }[method],
-            extra_options=_extra_options(target, percentile),
+            extra_options=extra,
         )
     if fp16_base:
         to_fp16_base(output, output)
@@ -349,6 +377,7 @@ def quantize_target(
         "kept_float": kept,
         "quantized_op_types": list(ops),
         "fused_gelu": fused_gelu,
+        "motion_input_quant": motion or "calibrated",
         "int8_layout_revision": LAYOUT_REVISION_BY_TARGET[target],
         "base_precision": "fp16" if fp16_base else "fp32",
     }
@@ -377,13 +406,14 @@ def quantize_int8(
     fp16_base: bool = False,
     cpu_fast: bool = False,
 ) -> list[QuantResult]:
-    """Write ``<stem>.int8.onnx`` (TensorRT) and/or ``<stem>.int8-cpu.onnx`` (CPU) next to
-    each other in ``output_dir`` (``<stem>`` from the FP32 file's name). Without ``calib``
-    the synthetic set is used — with a loud warning: calibrate on frames like the ones the
-    deployment will see. ``keep_float`` and ``percentile`` None → each target's default;
-    ``fp16_base`` applies to the TensorRT target only (FP16 base graph for strongly typed
-    TensorRT 10/11 builds); ``cpu_fast`` gives the CPU target ``CPU_FAST_KEEP_FLOAT`` (the
-    stem in int8 too: a little faster, less accurate — module docstring)."""
+    """Write ``<stem>.int8.onnx`` (TensorRT), ``<stem>.int8-cpu.onnx`` (ONNX Runtime CPU)
+    and/or ``<stem>.int8-openvino.onnx`` (OpenVINO CPU) next to each other in ``output_dir``
+    (``<stem>`` from the FP32 file's name). Without ``calib`` the synthetic set is used —
+    with a loud warning: calibrate on frames like the ones the deployment will see.
+    ``keep_float`` and ``percentile`` None → each target's default; ``fp16_base`` applies
+    to the TensorRT target only (FP16 base graph for strongly typed TensorRT 10/11 builds);
+    ``cpu_fast`` gives the CPU target ``CPU_FAST_KEEP_FLOAT`` (the stem in int8 too —
+    module docstring)."""
     if cpu_fast and keep_float is not None:
         raise CalibrationError("pass either keep_float or cpu_fast, not both")
     onnx_fp32 = Path(onnx_fp32)

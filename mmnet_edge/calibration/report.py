@@ -145,9 +145,11 @@ def layer_sensitivity(
 
 def int8_variants(fp32_onnx: Path | str, given: Sequence[Path | str] = ()) -> dict[str, Path]:
     """Name → path of the INT8 models to report: ``given``, else those beside ``fp32_onnx``
-    (``model.int8.onnx``, ``model.int8-cpu.onnx``) that exist."""
+    (``model.int8.onnx``, ``model.int8-cpu.onnx``, ``model.int8-openvino.onnx``) that exist."""
     fp32_onnx = Path(fp32_onnx)
-    beside = (fp32_onnx.with_name("model.int8.onnx"), fp32_onnx.with_name("model.int8-cpu.onnx"))
+    beside = tuple(
+        fp32_onnx.with_name(f"model.{tag}.onnx") for tag in ("int8", "int8-cpu", "int8-openvino")
+    )
     paths = [Path(p) for p in given] or [p for p in beside if p.exists()]
     out: dict[str, Path] = {}
     for p in paths:

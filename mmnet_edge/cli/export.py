@@ -126,7 +126,8 @@ def export(
     """Export MODEL (a .safetensors checkpoint, or an exported model.onnx) for deployment.
 
     Writes DIR/model.onnx (FP32) for a checkpoint, <stem>.fp16.onnx for --fp16, and
-    <stem>.int8.onnx (TensorRT target) + <stem>.int8-cpu.onnx (CPU target) for --int8;
+    <stem>.int8.onnx (TensorRT target), <stem>.int8-cpu.onnx (ONNX Runtime CPU target) and
+    <stem>.int8-openvino.onnx (OpenVINO CPU target) for --int8;
     then, with --format engine, <stem>.<precision>.engine + .engine.json. Existing
     variants are reused only if made from the same FP32 file with the same settings.
     """

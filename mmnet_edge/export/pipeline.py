@@ -47,7 +47,9 @@ class ExportSettings:
     validate: bool = True
     calib: Any = None  #: calibration set (.npz path or CalibrationSet); None → synthetic
     calib_method: str = "percentile"
-    int8_targets: tuple[str, ...] = ("tensorrt", "cpu")
+    #: INT8 files: TensorRT (``.int8``), ONNX Runtime CPU (``.int8-cpu``), OpenVINO CPU
+    #: (``.int8-openvino``)
+    int8_targets: tuple[str, ...] = ("tensorrt", "cpu", "openvino")
     #: CPU target layout: False = default (stem and block 0's residual/attention product
     #: float, the stride-4 convolutions int8: 0.36–0.40× ORT FP32 latency at 2 threads on an
     #: AVX-512 VNNI CPU, pooled held-out agreement ≥ 0.971); True = ``cpu_fast`` (the stem
@@ -64,9 +66,9 @@ class ExportSettings:
             raise InputError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.calib_method not in CALIB_METHODS:
             raise InputError(f"calib_method must be one of {CALIB_METHODS}")
-        unknown = set(self.int8_targets) - {"tensorrt", "cpu"}
+        unknown = set(self.int8_targets) - {"tensorrt", "cpu", "openvino"}
         if unknown:
-            raise InputError(f"unknown INT8 targets {sorted(unknown)}; use tensorrt, cpu")
+            raise InputError(f"unknown INT8 targets {sorted(unknown)}; use tensorrt, cpu, openvino")
         if self.fmt == "engine":
             self.engine.precision = self.precision
             self.engine.validate()

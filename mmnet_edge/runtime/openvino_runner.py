@@ -101,7 +101,7 @@ class OpenVinoRunner(BaseRunner):
     }
     #: which INT8 ONNX file this backend loads on a CPU, best first (measured: see
     #: docs/benchmarks.md, "Which INT8 file each CPU backend loads")
-    int8_formats: ClassVar[tuple[str, ...]] = ("onnx-int8-cpu", "onnx-int8")
+    int8_formats: ClassVar[tuple[str, ...]] = ("onnx-int8-openvino", "onnx-int8-cpu", "onnx-int8")
     requires: ClassVar[tuple[tuple[str, ...], ...]] = (("openvino",),)
     extra: ClassVar[str] = "openvino"
     serialize_runs = True  # one infer request; OpenVINO requests are not re-entrant
