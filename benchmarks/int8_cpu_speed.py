@@ -251,8 +251,15 @@ def cpu_model() -> str:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor()
-    line = next((ln for ln in text.splitlines() if ln.startswith("model name")), ":?")
-    return line.split(":", 1)[1].strip()
+    fields = {}
+    for ln in text.splitlines():
+        key, _, value = ln.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", "?")
+    # a VM may mask the name ("AMD EPYC"): family/model tell the generation (25/17: Zen 4)
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 CASES = (

@@ -5,10 +5,11 @@
                                    [--batches 1] [--threads 2] [--out DIR] [--tag TAG]
 
 For each model config it builds what it needs with ``export_model`` (the one export API):
-a deterministic (seeded, untrained) checkpoint → ONNX FP32 → INT8 Q/DQ for both targets
-(``model.int8.onnx`` symmetric, ``model.int8-cpu.onnx`` U8S8; calibrated on the built-in
-synthetic set) → on a GPU machine also the FP16 ONNX and TensorRT FP16/INT8 engines. A
-stage whose library is missing is skipped and the reason written to the summary. Then
+a deterministic (seeded, untrained) checkpoint → ONNX FP32 → INT8 Q/DQ for every target
+(``model.int8.onnx`` symmetric, ``model.int8-cpu.onnx`` and ``model.int8-openvino.onnx``
+U8S8; calibrated on the built-in synthetic set) → on a GPU machine also the FP16 ONNX and
+TensorRT FP16/INT8 engines. A stage whose library is missing is skipped and the reason
+written to the summary. Then
 ``run_benchmark`` over torch / ONNX Runtime / OpenVINO / TensorRT × FP32 / FP16 / INT8 ×
 batches, interleaved in one run (with CUDA-graph twins on a GPU), each case's top-1
 agreement with FP32 on held-out synthetic pairs and the recommendation; the end-to-end

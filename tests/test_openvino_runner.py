@@ -173,3 +173,21 @@ def test_graph_is_checked_against_metadata(exported, tmp_path):
     write_onnx_metadata(lying, wrong)
     with pytest.raises(CheckpointError, match="outputs 5 classes"):
         OpenVinoRunner(lying).activate()
+
+
+def test_export_checks_the_openvino_file_on_openvino(tiny_checkpoint, tmp_path):
+    pytest.importorskip("openvino")
+    from mmnet_edge.export.pipeline import ExportSettings, export_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = export_model(
+            tiny_checkpoint,
+            tmp_path,
+            ExportSettings(
+                precision="int8", calib_method="minmax", int8_targets=("openvino",), lint=False
+            ),
+        )
+    (step,) = [s for s in res.steps if s.name == "int8-openvino"]
+    assert [p.name for p in step.paths] == ["model.int8-openvino.onnx"]
+    assert "(OpenVINO CPU)" in step.detail and step.agreement.n >= 30

@@ -13,6 +13,7 @@ validated before it replaces anything.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 import warnings
@@ -322,7 +323,12 @@ def _int8(
                 heldout = heldout_inputs(
                     meta.input_size, meta.mean, meta.std, channel_order=meta.channel_order
                 )
-            rep = compare_variants(onnx_path, tmp, heldout)
+            # each file on the backend that loads it, where installed
+            ov = target == "openvino" and importlib.util.find_spec("openvino") is not None
+            rep = compare_variants(onnx_path, tmp, heldout, "openvino" if ov else "onnxruntime")
+        where = "OpenVINO CPU" if ov else "ONNX Runtime CPU"
+        if target == "openvino" and not ov:
+            where += "; OpenVINO is not installed here"
         result.steps.append(
             ExportStep(
                 name,
@@ -330,7 +336,7 @@ def _int8(
                 [path],
                 time.perf_counter() - t0,
                 f"top-1 agreement with FP32 {rep.top1_agreement:.3f} on {rep.n} held-out "
-                "synthetic pairs (ONNX Runtime CPU)",
+                f"synthetic pairs ({where})",
                 rep,
             )
         )

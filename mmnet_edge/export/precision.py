@@ -80,15 +80,20 @@ def compare_variants(
     reference_onnx: Path,
     variant_onnx: Path,
     inputs: Sequence[tuple[np.ndarray, np.ndarray]],
+    backend: str = "onnxruntime",
 ) -> AgreementReport:
-    """Both ONNX files on ONNX Runtime CPU, compared on ``inputs`` (task level)."""
+    """The reference on ONNX Runtime CPU, the variant on ``backend`` (``onnxruntime`` or
+    ``openvino``, CPU), compared on ``inputs`` (task level)."""
     from mmnet_edge.runtime.ort_runner import OrtRunner
 
     meta = read_onnx_metadata(reference_onnx)
-    with (
-        OrtRunner(reference_onnx, device="cpu") as ref,
-        OrtRunner(variant_onnx, device="cpu") as var,
-    ):
+    if backend == "openvino":
+        from mmnet_edge.runtime.openvino_runner import OpenVinoRunner
+
+        variant = OpenVinoRunner(variant_onnx)
+    else:
+        variant = OrtRunner(variant_onnx, device="cpu")
+    with OrtRunner(reference_onnx, device="cpu") as ref, variant as var:
         return compare(ref, var, inputs, meta.class_names)
 
 
