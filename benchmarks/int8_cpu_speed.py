@@ -3,8 +3,8 @@
     python benchmarks/int8_cpu_speed.py [--configs paper,tiny] [--rounds 40] [--threads 2]
 
 For each model preset (seeded, untrained weights: latency does not depend on them) the FP32
-ONNX and the INT8 models (the CPU target's default layout and ``cpu_fast``, the stem in int8
-too; the TensorRT target's; the OpenVINO target's) are run at batch 1 in ONE process on ONNX
+ONNX and the INT8 models (the CPU target's default layout and 0.3's, with the stem float;
+the TensorRT target's; the OpenVINO target's) are run at batch 1 in ONE process on ONNX
 Runtime and, when installed, OpenVINO (CPU, f32 precision hint, LATENCY hint), the cases
 alternating in blocks of ``BLOCK`` calls (order reversed every round) so a shared machine's
 contention hits each equally; medians and ratios to ONNX
@@ -159,11 +159,7 @@ def build(config: str, work: Path) -> dict[str, Path]:
     import torch
 
     from mmnet_edge.calibration.dataset import from_synthetic
-    from mmnet_edge.calibration.quantize import (
-        CPU_FAST_KEEP_FLOAT,
-        CPU_FAST_OPS,
-        quantize_target,
-    )
+    from mmnet_edge.calibration.quantize import CPU_V03_KEEP_FLOAT, quantize_target
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export.onnx import export_onnx
     from mmnet_edge.metadata import ModelMetadata
@@ -177,10 +173,9 @@ def build(config: str, work: Path) -> dict[str, Path]:
         warnings.simplefilter("ignore")
         cal = from_synthetic(model.config.input_size, 1, 2, 0)
     out = {"fp32": fp32}
-    fast = {"keep_float": CPU_FAST_KEEP_FLOAT, "op_types": CPU_FAST_OPS}
     layouts = (
         ("int8-cpu default", "cpu", {}),
-        ("int8-cpu fast", "cpu", fast),
+        ("int8-cpu 0.3", "cpu", {"keep_float": CPU_V03_KEEP_FLOAT}),
         ("int8 tensorrt", "tensorrt", {}),
         ("int8 openvino", "openvino", {}),
     )
@@ -265,12 +260,12 @@ def cpu_model() -> str:
 CASES = (
     ("fp32", "ORT FP32"),
     ("int8-cpu default", "ORT INT8"),
-    ("int8-cpu fast", "ORT INT8 fast"),
+    ("int8-cpu 0.3", "ORT INT8 0.3 layout"),
     ("int8 tensorrt", "ORT INT8 TRT-target file"),
     ("int8 openvino", "ORT INT8 OV-target file"),
     ("ov:fp32", "OV FP32"),
     ("ov:int8-cpu default", "OV INT8"),
-    ("ov:int8-cpu fast", "OV INT8 fast"),
+    ("ov:int8-cpu 0.3", "OV INT8 0.3 layout"),
     ("ov:int8 tensorrt", "OV INT8 TRT-target file"),
     ("ov:int8 openvino", "OV INT8 OV-target file"),
 )
@@ -285,7 +280,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         f"{', '.join(res['cpu_flags']) or 'none found'}; onnxruntime {res['onnxruntime']}; "
         f"openvino {res.get('openvino') or 'not installed'}. {res['method']}. Seeded untrained "
         "weights. Cells: median ms (× ORT FP32, same run). INT8 = the CPU-target file "
-        "(`model.int8-cpu.onnx`, default layout); fast = `cpu_fast` (stem in int8 too); "
+        "(`model.int8-cpu.onnx`, 0.4 default: the stem int8 too); 0.3 layout = its stem "
+        "float; "
         "TRT-target file = `model.int8.onnx` (symmetric, stride-4 stage float); OV-target file "
         "= `model.int8-openvino.onnx` (all int8 but the attention convs, float Softmax).",
         "",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mmnet_edge.calibration.quantize import CPU_EXTRA_OPS, QUANTIZED_OPS
+from mmnet_edge.calibration.quantize import CPU_EXTRA_OPS, CPU_V03_KEEP_FLOAT, QUANTIZED_OPS
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "cpu-amd-epyc-2c" / "int8_robustness"
@@ -54,23 +54,20 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "keep_float": A + ("^/stem/",),
         "backend": "openvino",
     },
-    "cpu default (keep attention, stem, block-0 residual/product; GELU fused)": {"target": "cpu"},
-    "cpu fast (cpu_fast: stem int8 too, motion image at the pixel step)": {
-        "target": "cpu",
-        "cpu_fast": True,
+    "cpu default (keep attention + block-0 residual/product; stem int8 at the pixel step)": {
+        "target": "cpu"
     },
-    "cpu fast, motion image at the calibrated step (0.3's cpu_fast)": {
+    "cpu default, motion image at the calibrated step (0.3's cpu_fast)": {
         "target": "cpu",
-        "cpu_fast": True,
         "motion_step": "calibrated",
     },
+    "cpu 0.3 default (stem float too)": {"target": "cpu", "keep_float": CPU_V03_KEEP_FLOAT},
     "cpu 0.2.0 default (stride-4 stage float)": {
         "target": "cpu",
         "keep_float": A + ("^/stem/", "^/conv1/conv1.0/", "^/blocks.0/"),
     },
     "cpu all int8 but attention": {"target": "cpu", "keep_float": A},
     "openvino: cpu default file": {"target": "cpu", "backend": "openvino"},
-    "openvino: cpu fast file": {"target": "cpu", "cpu_fast": True, "backend": "openvino"},
     "openvino default (OpenVINO-target file: all int8 but attention, float Softmax)": {
         "target": "openvino",
         "backend": "openvino",
@@ -162,12 +159,7 @@ def run(
     import contextlib
     import io
 
-    from mmnet_edge.calibration.quantize import (
-        CPU_FAST_KEEP_FLOAT,
-        CPU_FAST_OPS,
-        quantize_target,
-        tensorrt_qdq_problems,
-    )
+    from mmnet_edge.calibration.quantize import quantize_target, tensorrt_qdq_problems
     from mmnet_edge.export.onnx import export_onnx
 
     size = 112
@@ -183,8 +175,6 @@ def run(
             kw = dict(cfg)
             target = kw.pop("target")
             backend = kw.pop("backend", "onnxruntime")
-            if kw.pop("cpu_fast", False):
-                kw["keep_float"], kw["op_types"] = CPU_FAST_KEEP_FLOAT, CPU_FAST_OPS
             kw.setdefault("method", "percentile")
             out = work / f"m{mseed}" / "q.onnx"
             t0 = time.perf_counter()

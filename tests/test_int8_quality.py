@@ -21,14 +21,12 @@ from mmnet_edge.calibration.quantize import (
     DEFAULT_KEEP_FLOAT,
     KEEP_FLOAT_BY_TARGET,
     QUANTIZED_OPS,
-    STEM,
     matches_any,
     quantize_int8,
     quantize_target,
     tensorrt_qdq_problems,
     zero_points,
 )
-from mmnet_edge.errors import CalibrationError
 from mmnet_edge.export.onnx import export_onnx
 
 
@@ -99,14 +97,14 @@ def test_tensorrt_default_keeps_the_sensitive_convolutions_float(random_int8):
     # the PC module's first transformer block is not the main branch's block 0
     assert not any(n.startswith("/pc/") for n in kept)
     cpu_kept = res["cpu"].kept_float
-    for pattern in (*DEFAULT_KEEP_FLOAT, *STEM, *BLOCK0_ISLAND):
+    for pattern in (*DEFAULT_KEEP_FLOAT, *BLOCK0_ISLAND):
         assert any(matches_any(n, [pattern]) for n in cpu_kept), pattern
     # the CPU target runs the stride-4 stage's convolutions (most of the FLOPs) in int8
-    assert not any(
-        n.endswith("Conv") and "/attention/" not in n for n in cpu_kept[1:] if n[:6] != "/stem/"
-    )
+    assert not any(n.endswith("Conv") and "/attention/" not in n for n in cpu_kept)
     main_branch = [n for n in cpu_kept if "/attention/" not in n]
-    assert not any(n.startswith(("/conv1/", "/blocks.1/", "/pc/")) for n in main_branch)
+    assert not any(n.startswith(("/stem/", "/conv1/", "/blocks.1/", "/pc/")) for n in main_branch)
+    # the OpenVINO target keeps only the attention convolutions float
+    assert all("/attention/" in n for n in res["openvino"].kept_float)
 
 
 def ort_graph(path, tmp_path) -> onnx.GraphProto:
@@ -187,23 +185,29 @@ def _conv_input_is_int8(model: onnx.ModelProto, name: str) -> bool:
     )
 
 
-def test_cpu_default_quantizes_the_stride4_convolutions_and_cpu_fast_the_stem(
-    random_int8, tmp_path
-):
+def _int8_adds(path, tmp_path) -> set[str]:
+    """Adds that ONNX Runtime runs as QLinearAdd (int8 in, int8 out)."""
+    return {n.name for n in ort_graph(path, tmp_path).node if n.op_type == "QLinearAdd"}
+
+
+def test_cpu_default_quantizes_the_stride4_stage_but_block0_island(random_int8, tmp_path):
     fp32, res = random_int8
     default = onnx.load(str(res["cpu"].path))
-    assert not _conv_input_is_int8(default, "/stem/stem.0/Conv")  # the motion image stays float
-    for conv in ("/conv1/conv1.0/Conv", "/blocks.0/conv1/Conv", "/blocks.0/conv2/Conv"):
+    for conv in (
+        "/stem/stem.0/Conv",  # the motion image at the pixel step (test_motion_input.py)
+        "/conv1/conv1.0/Conv",
+        "/blocks.0/conv1/Conv",
+        "/blocks.0/conv2/Conv",
+    ):
         assert _conv_input_is_int8(default, conv), conv
-    b0_add = next(n for n in default.graph.node if n.name == "/blocks.0/Add")
-    producers = {o: n for n in default.graph.node for o in n.output}
-    assert all(producers[i].op_type == "DequantizeLinear" for i in b0_add.input)  # float add
-    with contextlib.redirect_stdout(io.StringIO()):
+    adds = _int8_adds(res["cpu"].path, tmp_path)
+    assert "/blocks.1/Add" in adds and "/blocks.0/Add" not in adds  # block 0's sum: float
+    # the OpenVINO target quantizes block 0's island too
+    assert "/blocks.0/Add" in _int8_adds(res["openvino"].path, tmp_path)
+    # 0.3's cpu_fast is the default now: the flag warns and changes nothing
+    with contextlib.redirect_stdout(io.StringIO()), pytest.warns(FutureWarning, match="0.4"):
         (fast,) = quantize_int8(fp32, synthetic(0, 2, 2), tmp_path, targets=("cpu",), cpu_fast=True)
-    assert not any(n.startswith("/stem/") for n in fast.kept_float)
-    assert _conv_input_is_int8(onnx.load(str(fast.path)), "/stem/stem.0/Conv")
-    with pytest.raises(CalibrationError, match="cpu_fast"):
-        quantize_int8(fp32, synthetic(0, 2, 2), tmp_path, keep_float=(), cpu_fast=True)
+    assert fast.kept_float == res["cpu"].kept_float
 
 
 def test_fp16_base_graph_runs_and_matches_its_fp32_twin(random_int8, tmp_path):

@@ -27,19 +27,21 @@ independent held-out sets each (``benchmarks/int8_robustness.py``, docs/calibrat
 * TensorRT target also: the whole stride-4 stage (stem, conv1, block 0). Their inputs are
   the motion image and heavy-tailed ReLU maps (median 0, max ≈ 15× the 99th percentile);
   quantized, agreement on held-out subjects fell to 0.90–0.97 with symmetric int8.
-* CPU target: only what measured sensitive *inside* that stage — the stem (its input is
-  the motion image) and block 0's residual Add, its ReLU and the attention product (the
-  map every later block's attention multiplies; alone, its int8 Add flipped 17 of 480
-  held-out predictions of one model). conv1 and block 0's convolutions, ≈ 65 % of the
-  paper model's FLOPs, run in int8: 0.36–0.40× ORT FP32 latency at 2 threads, 0.32× at 1
-  (AVX-512 VNNI), pooled held-out agreement ≥ 0.971 for every model (0.2.0's layout, the
-  whole stage float: 0.979, but no faster than FP32). Chosen on held-out seeds 5001–5004,
-  reported on the standard ones (docs/calibration.md).
+* CPU target (ONNX Runtime): only what measured sensitive *inside* that stage — block 0's
+  residual Add, its ReLU and the attention product (the map every later block's attention
+  multiplies; alone, its int8 Add flipped 17 of 480 held-out predictions of one model).
+  The stem, conv1 and block 0's convolutions run in int8, the motion image quantized at
+  the pixel step (:mod:`~mmnet_edge.calibration.motion_input`; with a calibrated step the
+  int8 stem cost 1–2 points of agreement, with the pixel step none). 0.3 kept the stem
+  float too; the int8 stem measured as fast on a quiet machine and ≈ 10 % faster under
+  load (docs/calibration.md).
+* OpenVINO target: only the attention convolutions; Softmax stays float (OpenVINO folds
+  the DQ/Q around block 0's island into its int8 kernels, ONNX Runtime cannot).
 
-``CPU_FAST_KEEP_FLOAT`` (``quantize_int8(..., cpu_fast=True)``) puts the stem in int8 too:
-0–5 % faster on ONNX Runtime, ≈ 4 % on OpenVINO, pooled agreement 0.963 in the worst
-model — check it on your own held-out data before deploying it. The CPU target also fuses
-the PC module's GELU into one kernel first (:mod:`mmnet_edge.calibration.fusions`).
+Chosen on held-out seeds 5001–5004, reported on the standard ones (docs/calibration.md).
+The CPU and OpenVINO targets also fuse the PC module's GELU into one kernel first
+(:mod:`mmnet_edge.calibration.fusions`). ``cpu_fast`` (0.3: the stem in int8 too) is the
+default since 0.4; the flag is accepted and ignored with a warning.
 
 Default calibration: percentile 99.999 % (99.99 %, 99.9 % and minmax were measured too; their
 worst held-out results were lower: docs/calibration.md).
@@ -163,7 +165,7 @@ STEM: tuple[str, ...] = ("^/stem/",)
 BLOCK0_ISLAND: tuple[str, ...] = ("^/blocks.0/Add", "^/blocks.0/Relu_1", "^/blocks.0/Mul")
 KEEP_FLOAT_BY_TARGET: dict[str, tuple[str, ...]] = {
     "tensorrt": DEFAULT_KEEP_FLOAT + EARLY_STAGE,
-    "cpu": DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND,
+    "cpu": DEFAULT_KEEP_FLOAT + BLOCK0_ISLAND,
     # OpenVINO runs block 0's island and the stem fastest in int8, ONNX Runtime slower (its
     # attention reductions then read two dequantized copies): all int8 but the attention
     # convs, the motion image at the pixel step (motion_input.py)
@@ -197,10 +199,16 @@ OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
     # (chosen on the selection seeds: docs/calibration.md)
     "openvino": QUANTIZED_OPS + tuple(op for op in CPU_EXTRA_OPS if op != "Softmax"),
 }
-#: the CPU target's fast layout: the stem in int8 too (0–0.7 ms less on the paper model, and
-#: ≈ 1 point less held-out agreement: docs/calibration.md)
-CPU_FAST_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT + BLOCK0_ISLAND
+#: 0.3's CPU layout (the stem float too): the reference the benchmarks compare with
+CPU_V03_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND
+#: deprecated (0.3's ``cpu_fast`` layout, the default since 0.4)
+CPU_FAST_KEEP_FLOAT: tuple[str, ...] = KEEP_FLOAT_BY_TARGET["cpu"]
 CPU_FAST_OPS: tuple[str, ...] = OPS_BY_TARGET["cpu"]
+CPU_FAST_DEPRECATED = (
+    "cpu_fast / --cpu-int8-fast (the stem in int8) is the CPU target's default since 0.4 "
+    "(the motion image at the pixel step keeps its agreement); the flag does nothing now — "
+    "drop it"
+)
 #: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
 GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
@@ -412,10 +420,9 @@ def quantize_int8(
     with a loud warning: calibrate on frames like the ones the deployment will see.
     ``keep_float`` and ``percentile`` None → each target's default; ``fp16_base`` applies
     to the TensorRT target only (FP16 base graph for strongly typed TensorRT 10/11 builds);
-    ``cpu_fast`` gives the CPU target ``CPU_FAST_KEEP_FLOAT`` (the stem in int8 too —
-    module docstring)."""
-    if cpu_fast and keep_float is not None:
-        raise CalibrationError("pass either keep_float or cpu_fast, not both")
+    ``cpu_fast`` is deprecated (the default since 0.4: warns, changes nothing)."""
+    if cpu_fast:
+        warnings.warn(CPU_FAST_DEPRECATED, FutureWarning, stacklevel=2)
     onnx_fp32 = Path(onnx_fp32)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -440,11 +447,10 @@ def quantize_int8(
             variant_path(output_dir / onnx_fp32.name, TARGET_FORMATS[t]),
             t,
             method,
-            CPU_FAST_KEEP_FLOAT if cpu_fast and t == "cpu" else keep_float,
+            keep_float,
             limit,
             percentile=percentile,
             fp16_base=fp16_base and t == "tensorrt",
-            op_types=CPU_FAST_OPS if cpu_fast and t == "cpu" else None,
         )
         for t in targets
     ]

@@ -86,8 +86,8 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 @click.option(
     "--cpu-int8-fast",
     is_flag=True,
-    help="CPU-target INT8: quantize the stem convolution too (0–5 % faster, "
-    "a little less accurate; see docs/calibration.md).",
+    hidden=True,
+    help="Deprecated: the CPU target's default since 0.4 (does nothing).",
 )
 @click.option(
     "--calib",

@@ -51,10 +51,8 @@ class ExportSettings:
     #: INT8 files: TensorRT (``.int8``), ONNX Runtime CPU (``.int8-cpu``), OpenVINO CPU
     #: (``.int8-openvino``)
     int8_targets: tuple[str, ...] = ("tensorrt", "cpu", "openvino")
-    #: CPU target layout: False = default (stem and block 0's residual/attention product
-    #: float, the stride-4 convolutions int8: 0.36–0.40× ORT FP32 latency at 2 threads on an
-    #: AVX-512 VNNI CPU, pooled held-out agreement ≥ 0.971); True = ``cpu_fast`` (the stem
-    #: in int8 too: 0–5 % faster, agreement 0.963 — docs/calibration.md)
+    #: deprecated: 0.3's ``cpu_fast`` layout (the stem in int8) is the default since 0.4;
+    #: True warns and changes nothing
     cpu_int8_fast: bool = False
     force: bool = False  #: rebuild variants even when they match their source
     lint: bool = True  #: lint TensorRT-bound ONNX files against TensorRT's parser tables
@@ -272,8 +270,7 @@ def _int8(
 ) -> None:
     from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
     from mmnet_edge.calibration.quantize import (
-        CPU_FAST_KEEP_FLOAT,
-        CPU_FAST_OPS,
+        CPU_FAST_DEPRECATED,
         LAYOUT_REVISION_BY_TARGET,
         TARGET_FORMATS,
         SyntheticCalibrationWarning,
@@ -296,17 +293,18 @@ def _int8(
     else:
         cs = s.calib
     calib_sha = cs.manifest.get("sha256") or cs.sha256()
+    if s.cpu_int8_fast:
+        warnings.warn(CPU_FAST_DEPRECATED, FutureWarning, stacklevel=3)
+        result.warnings.append(CPU_FAST_DEPRECATED)
     heldout = None
     for target in s.int8_targets:
-        fast = target == "cpu" and s.cpu_int8_fast
         settings = {
             "calibration_sha256": calib_sha,
             "calibration_method": s.calib_method,
-            "int8_layout": "fast" if fast else "default",
+            "int8_layout": "default",
             # a file from an earlier default layout is rebuilt, not reused
             "int8_layout_revision": LAYOUT_REVISION_BY_TARGET[target],
         }
-        layout = {"keep_float": CPU_FAST_KEEP_FLOAT, "op_types": CPU_FAST_OPS} if fast else {}
         path = variant_path(base, TARGET_FORMATS[target])
         name = f"int8-{target}"
         if not s.force and _source_matches(path, source_sha, **settings):
@@ -317,7 +315,7 @@ def _int8(
         announce(f"INT8 Q/DQ model, {target} target ({s.calib_method} calibration)")
         t0 = time.perf_counter()
         with atomic_path(path) as tmp:
-            quantize_target(onnx_path, cs, tmp, target, s.calib_method, **layout)
+            quantize_target(onnx_path, cs, tmp, target, s.calib_method)
             _stamp(tmp, source_sha, **settings)
             if heldout is None:
                 heldout = heldout_inputs(
