@@ -159,7 +159,7 @@ def build(config: str, work: Path) -> dict[str, Path]:
     import torch
 
     from mmnet_edge.calibration.dataset import from_synthetic
-    from mmnet_edge.calibration.quantize import CPU_V03_KEEP_FLOAT, quantize_target
+    from mmnet_edge.calibration.quantize import CPU_V03_KEEP_FLOAT, CPU_V03_OPS, quantize_target
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export.onnx import export_onnx
     from mmnet_edge.metadata import ModelMetadata
@@ -175,7 +175,7 @@ def build(config: str, work: Path) -> dict[str, Path]:
     out = {"fp32": fp32}
     layouts = (
         ("int8-cpu default", "cpu", {}),
-        ("int8-cpu 0.3", "cpu", {"keep_float": CPU_V03_KEEP_FLOAT}),
+        ("int8-cpu 0.3", "cpu", {"keep_float": CPU_V03_KEEP_FLOAT, "op_types": CPU_V03_OPS}),
         ("int8 tensorrt", "tensorrt", {}),
         ("int8 openvino", "openvino", {}),
     )

@@ -54,14 +54,21 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "keep_float": A + ("^/stem/",),
         "backend": "openvino",
     },
-    "cpu default (keep attention + block-0 residual/product; stem int8 at the pixel step)": {
-        "target": "cpu"
+    "cpu default (keep attention + block-0 residual/product; stem int8 at the pixel step; "
+    "float Softmax)": {"target": "cpu"},
+    "cpu default with int8 Softmax": {
+        "target": "cpu",
+        "op_types": QUANTIZED_OPS + CPU_EXTRA_OPS,
     },
-    "cpu default, motion image at the calibrated step (0.3's cpu_fast)": {
+    "cpu default, motion image at the calibrated step": {
         "target": "cpu",
         "motion_step": "calibrated",
     },
-    "cpu 0.3 default (stem float too)": {"target": "cpu", "keep_float": CPU_V03_KEEP_FLOAT},
+    "cpu 0.3 default (stem float too, int8 Softmax)": {
+        "target": "cpu",
+        "keep_float": CPU_V03_KEEP_FLOAT,
+        "op_types": QUANTIZED_OPS + CPU_EXTRA_OPS,
+    },
     "cpu 0.2.0 default (stride-4 stage float)": {
         "target": "cpu",
         "keep_float": A + ("^/stem/", "^/conv1/conv1.0/", "^/blocks.0/"),
