@@ -337,7 +337,8 @@ def quantize_target(
         # CPU target: one Gelu kernel instead of five float nodes (fusions.py)
         fused_gelu = fuse_gelu(pre) if target != "tensorrt" else 0
         ops = tuple(OPS_BY_TARGET[target] if op_types is None else op_types)
-        all_nodes = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in ops]
+        pre_model = onnx.load(str(pre))
+        all_nodes = [n.name for n in pre_model.graph.node if n.op_type in ops]
         kept = [n for n in all_nodes if matches_any(n, keep_float)]
         if include_only is not None:
             kept = sorted(
@@ -347,7 +348,6 @@ def quantize_target(
         extra = _extra_options(target, percentile)
         motion = None
         if motion_step == "pixel":
-            pre_model = onnx.load(str(pre))
             found = motion_override(pre_model, meta.std, sym)
             quantized = set(all_nodes) - set(kept)
             if found and quantized & set(motion_consumers(pre_model, found[1]["tensor"])):
