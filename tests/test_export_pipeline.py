@@ -81,3 +81,10 @@ def test_lint_findings_become_warnings_not_failures(fp32):
     res = export_model(fp32, None, ExportSettings(precision="fp32"))
     assert res.warnings == []  # the FP32 graph passes both TensorRT parser tables
     assert res.exit_code == 0
+
+
+def test_export_knows_every_int8_target_the_quantizer_has():
+    from mmnet_edge.calibration.quantize import TARGETS
+    from mmnet_edge.export.pipeline import INT8_TARGETS
+
+    assert INT8_TARGETS == TARGETS == ExportSettings().int8_targets

@@ -37,6 +37,11 @@ CALIB_METHODS = ("minmax", "entropy", "percentile")
 EXIT_NO_ENGINE = 3
 
 
+#: every INT8 target (``calibration.quantize.TARGETS``, kept here so settings validate
+#: without importing the quantizer)
+INT8_TARGETS: tuple[str, ...] = ("tensorrt", "cpu", "openvino")
+
+
 @dataclass
 class ExportSettings:
     """Every export default, in one place (the CLI's flags default to these)."""
@@ -50,7 +55,7 @@ class ExportSettings:
     calib_method: str = "percentile"
     #: INT8 files: TensorRT (``.int8``), ONNX Runtime CPU (``.int8-cpu``), OpenVINO CPU
     #: (``.int8-openvino``)
-    int8_targets: tuple[str, ...] = ("tensorrt", "cpu", "openvino")
+    int8_targets: tuple[str, ...] = INT8_TARGETS
     #: deprecated: 0.3's ``cpu_fast`` layout (the stem in int8) is the default since 0.4;
     #: True warns and changes nothing
     cpu_int8_fast: bool = False
@@ -65,9 +70,11 @@ class ExportSettings:
             raise InputError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.calib_method not in CALIB_METHODS:
             raise InputError(f"calib_method must be one of {CALIB_METHODS}")
-        unknown = set(self.int8_targets) - {"tensorrt", "cpu", "openvino"}
+        unknown = set(self.int8_targets) - set(INT8_TARGETS)
         if unknown:
-            raise InputError(f"unknown INT8 targets {sorted(unknown)}; use tensorrt, cpu, openvino")
+            raise InputError(
+                f"unknown INT8 targets {sorted(unknown)}; use {', '.join(INT8_TARGETS)}"
+            )
         if self.fmt == "engine":
             self.engine.precision = self.precision
             self.engine.validate()

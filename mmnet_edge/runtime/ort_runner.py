@@ -131,7 +131,7 @@ def session_options(
     # ORT's workers busy-wait by default, also between calls: on a small CPU shared with
     # alignment, other models or a robot stack that steals cores from everyone else. "call"
     # lets them spin inside a call (the many small ops of an INT8 graph wake no sleeping
-    # thread) and stops them when the call returns (docs/benchmarks.md, "Worker threads").
+    # thread) and stops them when the call returns (docs/calibration.md, "Worker spinning").
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0" if mode == "off" else "1")
     if mode == "call":
         opts.add_session_config_entry("session.force_spinning_stop", "1")
