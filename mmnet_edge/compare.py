@@ -14,6 +14,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+#: the top-1 agreement with the FP32 reference a reduced-precision model (INT8, bf16, FP16,
+#: an engine) needs to be recommended or to pass validation
+AGREEMENT_GATE = 0.97
+
 
 class RunsPairs(Protocol):
     def run(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray: ...

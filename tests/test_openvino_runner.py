@@ -124,7 +124,7 @@ def test_options_reach_openvino(exported):
     assert info["backend"] == "openvino" and info["ov_device"] == "CPU"
     assert props["INFERENCE_NUM_THREADS"] == "1"
     assert "THROUGHPUT" in props["PERFORMANCE_HINT"]
-    assert "float32" in props["INFERENCE_PRECISION_HINT"]  # FP32 numerics on the CPU by default
+    assert props["INFERENCE_PRECISION_HINT"] == "f32"  # FP32 numerics on the CPU by default
 
 
 def test_each_cpu_backend_loads_its_int8_file(exported, tmp_path):

@@ -44,7 +44,7 @@ def _row(backend, precision, p50, agreement, model, batch=1):
 
 
 def _report(exported, rows):
-    from mmnet_edge.runtime.autoselect import cpu_flags, cpu_model
+    from mmnet_edge.artifacts.platform import cpu_flags, cpu_model
 
     return {
         "environment": {

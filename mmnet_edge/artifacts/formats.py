@@ -20,7 +20,14 @@ from mmnet_edge.errors import InputError
 
 PathLike = str | os.PathLike[str]
 
+#: what a file holds
 PRECISIONS = ("fp32", "fp16", "int8")
+#: what a runner can compute in: the file precisions, plus bf16, which runs the FP32 file
+#: with bfloat16 arithmetic (OpenVINO's INFERENCE_PRECISION_HINT, torch autocast) on CPUs
+#: with bf16 instructions (avx512_bf16 / AMX)
+RUN_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+#: the file a compute precision reads
+FILE_PRECISION = {"fp32": "fp32", "bf16": "fp32", "fp16": "fp16", "int8": "int8"}
 #: the I/O contract of every model artefact: N×3×S×S float inputs → N×C logits
 INPUT_NAMES = ("onset", "apex")
 OUTPUT_NAME = "logits"
@@ -168,8 +175,9 @@ def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
     INT8 on a CPU prefers the CPU-target (U8S8) model; the TensorRT-target (S8S8) model is
     the fallback. On a GPU (ONNX Runtime CUDA / TensorRT providers) only the TensorRT target.
     """
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+    if precision not in RUN_PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; use {', '.join(RUN_PRECISIONS)}")
+    precision = FILE_PRECISION[precision]
     p = Path(path)
     names = {
         "fp32": ["onnx"],
@@ -188,6 +196,7 @@ def resolve_onnx_variant(path: PathLike, precision: str, target: str = "cpu") ->
     for cand in cands:
         if cand.is_file():
             return cand
+    precision = FILE_PRECISION[precision]
     flag = "" if precision == "fp32" else f" --{precision}"
     raise InputError(
         f"no {precision} variant of {Path(path).name} next to it (looked for "

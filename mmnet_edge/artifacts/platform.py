@@ -1,4 +1,4 @@
-"""Platform facts shared by engine build and engine run: TensorRT, CUDA device, Jetson.
+"""Platform facts: the CPU's features (INT8/bf16 paths), TensorRT, CUDA device, Jetson.
 
 Device facts come from cuda-python's ``cudaGetDeviceProperties`` (works on desktop GPUs
 and Jetsons, where ``nvidia-smi`` is missing and PyPI torch is no CUDA build); torch is
@@ -7,12 +7,67 @@ never imported here.
 
 from __future__ import annotations
 
+import platform
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError
+
+#: CPU features that decide which INT8 path is fast (x86 VNNI/AMX/bf16, ARM dot product)
+CPU_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "asimddp",
+    "i8mm",
+)
+
+
+def _cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform`` elsewhere)."""
+    for line in _cpuinfo().splitlines():
+        if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """Which of :data:`CPU_FLAGS` this CPU reports."""
+    m = re.search(r"^(flags|Features)\s*:\s*(.*)$", _cpuinfo(), re.M)
+    have = set(m.group(2).split()) if m else set()
+    return [f for f in CPU_FLAGS if f in have]
+
+
+#: x86 instructions that give bfloat16 arithmetic its speed (without them OpenVINO runs f32)
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_bf16_reason(flags: list[str] | None = None) -> str:
+    """``""`` when this CPU has bf16 instructions (:data:`BF16_FLAGS`), else why bf16 is off."""
+    have = cpu_flags() if flags is None else flags
+    if any(f in have for f in BF16_FLAGS):
+        return ""
+    return (
+        f"this CPU has no bf16 instructions ({' / '.join(BF16_FLAGS)}): bf16 would run "
+        "emulated or as f32, so it is not offered; use fp32 or int8"
+    )
+
 
 TENSORRT_INSTALL_HINT = (
     "install the extra (`pip install 'mmnet-edge[tensorrt]'`) on a machine with an NVIDIA "

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from mmnet_edge._version import __version__
-from mmnet_edge.runtime.autoselect import cpu_flags, cpu_model
+from mmnet_edge.artifacts.platform import cpu_flags, cpu_model
 
 __all__ = ["collect_environment", "cpu_flags", "cpu_model", "machine_tag"]
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -27,48 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from mmnet_edge.artifacts.platform import cpu_model
+from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.errors import InputError, MMNetEdgeError
 
-DEFAULT_GATE = 0.97
+DEFAULT_GATE = AGREEMENT_GATE
 PathLike = str | os.PathLike[str]
-
-
-#: CPU features that decide which INT8 path is fast (x86 VNNI/AMX/bf16, ARM dot product)
-CPU_FLAGS = (
-    "avx2",
-    "fma",
-    "avx512f",
-    "avx512_vnni",
-    "avx_vnni",
-    "avx512_bf16",
-    "amx_bf16",
-    "amx_int8",
-    "asimddp",
-    "i8mm",
-)
-
-
-def _cpuinfo() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``; ``platform`` elsewhere)."""
-    for line in _cpuinfo().splitlines():
-        if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    """Which of :data:`CPU_FLAGS` this CPU reports."""
-    m = re.search(r"^(flags|Features)\s*:\s*(.*)$", _cpuinfo(), re.M)
-    have = set(m.group(2).split()) if m else set()
-    return [f for f in CPU_FLAGS if f in have]
 
 
 @dataclass
@@ -265,7 +227,7 @@ def probe(
     order = [("onnxruntime", "fp32")] + [
         (b, p)
         for b in CONTAINER_BACKENDS["onnx"]
-        for p in ("fp32", "int8")
+        for p in ("fp32", "bf16", "int8")
         if (b, p) != ("onnxruntime", "fp32")
     ]
     for backend, precision in order:
@@ -288,7 +250,7 @@ def probe(
         fact["model"] = target.name
         opts = {"threads": threads} if threads else {}
         try:
-            with cls(target, device="cpu", **opts) as runner:
+            with cls(target, device="cpu", precision=precision, **opts) as runner:
                 if inputs is None:
                     inputs = heldout_tensors(runner.metadata, pairs)
                 logits = collect_logits(runner, inputs)

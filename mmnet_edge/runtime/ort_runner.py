@@ -16,7 +16,7 @@ import numpy as np
 from mmnet_edge.artifacts.formats import INPUT_NAMES, format_of
 from mmnet_edge.errors import BackendUnavailableError, CheckpointError, InputError, MMNetEdgeError
 from mmnet_edge.metadata import ModelMetadata, metadata_from_props
-from mmnet_edge.runtime.runner import BaseRunner, device_index
+from mmnet_edge.runtime.runner import BaseRunner, device_index, normalize_device
 
 GRAPH_OPTIMIZATION = ("disable", "basic", "extended", "all")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -207,6 +207,9 @@ class OrtRunner(BaseRunner):
     }
     unsupported_notes: ClassVar[dict[tuple[str, str], str]] = {
         ("fp16", "cpu"): "FP16 on ONNX Runtime CPU is emulated (validation only, not speed)",
+        ("bf16", "cpu"): "ONNX Runtime's CPU provider has no bf16 path for this model: run bf16 "
+        "on OpenVINO (backend='openvino') or torch",
+        ("bf16", "cuda"): "bf16 is a CPU precision here: on a GPU use fp16",
     }
     requires: ClassVar[tuple[tuple[str, ...], ...]] = (("onnxruntime",),)
     extra: ClassVar[str] = ""  # a core dependency
@@ -225,6 +228,8 @@ class OrtRunner(BaseRunner):
     ) -> None:
         path = Path(path)
         file_precision = format_of(path).precision
+        if precision == "bf16":
+            raise BackendUnavailableError(self.supports("bf16", normalize_device(device) or "cpu"))
         if precision is not None and precision != file_precision:
             raise InputError(
                 f"{path.name} holds a {file_precision} model, not {precision}; open the "

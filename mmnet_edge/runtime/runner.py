@@ -34,7 +34,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from mmnet_edge.artifacts.formats import PRECISIONS
+from mmnet_edge.artifacts.formats import RUN_PRECISIONS
+from mmnet_edge.artifacts.platform import cpu_bf16_reason
 from mmnet_edge.errors import BackendUnavailableError, InputError, NonFiniteOutputError
 from mmnet_edge.metadata import ModelMetadata
 from mmnet_edge.preprocess import check_pair_tensors
@@ -121,10 +122,14 @@ class BaseRunner:
     def __init__(
         self, path: str | os.PathLike[str], device: str | None = None, precision: str | None = None
     ) -> None:
-        if precision is not None and precision not in PRECISIONS:
-            raise InputError(f"unknown precision {precision!r}; use one of {PRECISIONS}")
+        if precision is not None and precision not in RUN_PRECISIONS:
+            raise InputError(f"unknown precision {precision!r}; use one of {RUN_PRECISIONS}")
         self.path = Path(path)
         self.device = normalize_device(device) or "cpu"
+        if precision == "bf16":  # computed, not a file: the backend and this CPU must have it
+            why = type(self).supports("bf16", self.device)
+            if why:
+                raise BackendUnavailableError(why)
         self.precision = precision or "fp32"
         self.reason = ""
         self._metadata: ModelMetadata | None = None
@@ -155,6 +160,8 @@ class BaseRunner:
                 return cls.unsupported_notes[(precision, kind)]
             runs = ", ".join(cls.precisions.get(kind, ()))
             return f"{cls.backend} on {kind} runs {runs}, not {precision}"
+        if precision == "bf16" and kind == "cpu":
+            return cpu_bf16_reason()
         return ""
 
     # --------------------------------------------------------------- lifecycle

@@ -1,7 +1,10 @@
-"""PyTorch backend (CPU / CUDA, FP32 / FP16, optional CUDA graph) — the ``[train]`` extra.
+"""PyTorch backend (CPU / CUDA, FP32 / BF16 / FP16, optional CUDA graph) — the ``[train]`` extra.
 
 * FP16 runs on CUDA only: on a CPU it raises :class:`BackendUnavailableError` rather
   than fall back silently (CPU half-precision convolutions are slow and inexact).
+* BF16 keeps the FP32 weights and runs under ``torch.autocast(dtype=torch.bfloat16)``
+  (convolutions and matmuls in bfloat16, reductions in float32); on a CPU only where it
+  has bf16 instructions (``avx512_bf16``/AMX: ``artifacts.platform.cpu_bf16_reason``).
 * ``cuda_graph=True`` captures one CUDA graph per batch size on first use (after a
   warm-up on a side stream) and replays it; inputs are copied into the graph's static
   buffers, so such runs are serialised with a lock. Ignored on CPU.
@@ -42,8 +45,8 @@ class TorchRunner(BaseRunner):
     containers: ClassVar[tuple[str, ...]] = ("checkpoint",)
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     precisions: ClassVar[dict[str, tuple[str, ...]]] = {
-        "cpu": ("fp32",),  # CPU half-precision convolutions are slow and inexact
-        "cuda": ("fp32", "fp16"),
+        "cpu": ("fp32", "bf16"),  # CPU half-precision convolutions are slow and inexact
+        "cuda": ("fp32", "bf16", "fp16"),
     }
     unsupported_notes: ClassVar[dict[tuple[str, str], str]] = {
         ("fp16", "cpu"): "torch FP16 needs a CUDA device (CPU half precision is slow, inexact)",
@@ -65,7 +68,7 @@ class TorchRunner(BaseRunner):
         super().__init__(checkpoint, device or "cpu", precision or "fp32")
         if self.precision == "int8":
             raise BackendUnavailableError(
-                "the torch backend runs fp32 or fp16, not int8; for INT8 export to ONNX, "
+                "the torch backend runs fp32, bf16 or fp16, not int8; for INT8 export to ONNX, "
                 "calibrate, and use onnxruntime or tensorrt"
             )
         if self.precision == "fp16" and not self.device.startswith("cuda"):
@@ -113,6 +116,14 @@ class TorchRunner(BaseRunner):
             model = model.to(memory_format=torch.channels_last)
         self.model = model
 
+    def _forward(self, on: Any, ap: Any) -> Any:
+        """The model's forward pass, under bfloat16 autocast for ``precision="bf16"``."""
+        if self.precision != "bf16":
+            return self.model(on, ap)
+        kind = "cuda" if self.device.startswith("cuda") else "cpu"
+        with self._torch.autocast(kind, dtype=self._torch.bfloat16):
+            return self.model(on, ap)
+
     def _graph_for(self, batch: int) -> tuple[Any, Any, Any, Any]:
         """(graph, static onset, static apex, static logits) for ``batch`` (CUDA only)."""
         torch = self._torch
@@ -124,11 +135,11 @@ class TorchRunner(BaseRunner):
             side.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(side), torch.inference_mode():
                 for _ in range(3):  # warm up (cuDNN autotune, allocator) before capture
-                    self.model(static_on, static_ap)
+                    self._forward(static_on, static_ap)
             torch.cuda.current_stream(self.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.inference_mode(), torch.cuda.graph(graph):
-                static_out = self.model(static_on, static_ap)
+                static_out = self._forward(static_on, static_ap)
             self._graphs[batch] = (graph, static_on, static_ap, static_out)
         return self._graphs[batch]
 
@@ -150,7 +161,7 @@ class TorchRunner(BaseRunner):
                     graph.replay()
                     out = s_out
                 else:
-                    out = self.model(on, ap)
+                    out = self._forward(on, ap)
                 return out.float().cpu().numpy()
         except torch.cuda.OutOfMemoryError as exc:
             raise InputError(
