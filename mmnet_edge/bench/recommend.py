@@ -1,5 +1,7 @@
 """The recommendation ``mmnet-edge bench`` ends with: fastest backend × precision at batch 1
-whose top-1 agreement with the FP32 reference passes the gate.
+whose top-1 agreement with the FP32 reference passes the gate on each of the gate's held-out
+sets (:mod:`mmnet_edge.bench.agreement`) and, for an INT8 file, whose export gate passed
+(:func:`mmnet_edge.calibration.gate.gate_failure`).
 
 The record is self-contained (model identity, CPU, ranking with each file's SHA-256) so that
 ``open_runner(..., backend="auto", recommendation=...)`` can check that it applies.
@@ -11,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DEFAULT_GATE = 0.97
+from mmnet_edge.compare import AGREEMENT_GATE
+
+DEFAULT_GATE = AGREEMENT_GATE
 
 
 def _label(r: dict[str, Any]) -> str:
@@ -37,6 +41,7 @@ def recommend(
     report: dict[str, Any], models: Sequence[Path], gate: float = DEFAULT_GATE
 ) -> dict[str, Any] | None:
     """The recommendation record for a finished report (None when nothing was measured)."""
+    from mmnet_edge.artifacts.gate_record import gate_failure
     from mmnet_edge.artifacts.metadata_io import file_sha256
 
     ok = [r for r in report["results"] if r["status"] == "ok" and r["batch"] == 1]
@@ -67,7 +72,11 @@ def recommend(
             ),
             "agreement": agree,
         }
-        (ranking if agree is not None and agree >= gate else rejected).append(entry)
+        failed_export_gate = gate_failure(r["model"]) if r.get("model") else ""
+        if failed_export_gate:
+            entry["export_gate"] = failed_export_gate
+        passed = agree is not None and agree >= gate and not failed_export_gate
+        (ranking if passed else rejected).append(entry)
     rec: dict[str, Any] = {
         "gate": gate,
         "date": env.get("date"),

@@ -212,6 +212,7 @@ def probe(
     runs after one warm-up) and pick the fastest whose top-1 agreement with ONNX Runtime
     FP32 on ``pairs`` held-out synthetic pairs is ≥ ``gate``."""
     from mmnet_edge.artifacts.formats import CONTAINER_BACKENDS, container_of
+    from mmnet_edge.artifacts.gate_record import gate_failure
     from mmnet_edge.compare import collect_logits, compare_logits
     from mmnet_edge.runtime.loader import onnx_variant_path, runner_class
 
@@ -248,6 +249,10 @@ def probe(
             fact["skipped"] = f"no {precision} file ({type(exc).__name__})"
             continue
         fact["model"] = target.name
+        failed = gate_failure(target) if precision == "int8" else ""
+        if failed:
+            fact["skipped"] = failed
+            continue
         opts = {"threads": threads} if threads else {}
         try:
             with cls(target, device="cpu", precision=precision, **opts) as runner:
