@@ -15,14 +15,14 @@ setting on a gate set turns the gate into a training set. Real-data users should
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mmnet_edge.artifacts.gate_record import GATE_KEY
-from mmnet_edge.compare import AGREEMENT_GATE, compare_logits
+from mmnet_edge.compare import AGREEMENT_GATE, AgreementReport, compare_logits
 
 #: largest UF1 loss an INT8 file may have on any gate set
 MAX_UF1_DROP = 0.02
@@ -73,6 +73,7 @@ class SetResult:
     n: int
     agreement: float
     uf1_drop: float
+    report: AgreementReport | None = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -116,7 +117,17 @@ class GateResult:
             "backend": self.backend,
             "worst": self.worst.name,
             "worst_agreement": self.worst.agreement,
-            "sets": [{**asdict(r), "passed": r.passed} for r in self.sets],
+            "sets": [
+                {
+                    "name": r.name,
+                    "seed": r.seed,
+                    "n": r.n,
+                    "agreement": r.agreement,
+                    "uf1_drop": r.uf1_drop,
+                    "passed": r.passed,
+                }
+                for r in self.sets
+            ],
         }
 
 
@@ -186,7 +197,7 @@ def evaluate_gate(
         ref, got = reference(cs), candidate(cs)
         rep = compare_logits(ref, got, cs.class_names)
         drop = _uf1(cs.labels, ref, cs.class_names) - _uf1(cs.labels, got, cs.class_names)
-        results.append(SetResult(spec.name, spec.seed, rep.n, rep.top1_agreement, float(drop)))
+        results.append(SetResult(spec.name, spec.seed, rep.n, rep.top1_agreement, float(drop), rep))
     return GateResult(results, backend)
 
 
@@ -203,6 +214,25 @@ def onnx_logits(path: Path, backend: str = "onnxruntime") -> Callable[[Any], np.
             return collect_logits(runner, cs.batches(32)).astype(np.float64)
 
     return run
+
+
+class OnnxGate:
+    """Gate several INT8 files of one FP32 model: the sets and FP32 logits are made once."""
+
+    def __init__(self, fp32_onnx: Path) -> None:
+        self.fp32_onnx = Path(fp32_onnx)
+        self._data: list[LabelledSet] | None = None
+        self._reference: list[np.ndarray] | None = None
+
+    def check(self, int8_onnx: Path, backend: str = "onnxruntime") -> GateResult:
+        """``int8_onnx`` on ``backend`` (``onnxruntime`` or ``openvino``) vs FP32 on ORT."""
+        from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+
+        if self._data is None:
+            self._data = gate_set_data(read_onnx_metadata(self.fp32_onnx))
+            ref = onnx_logits(self.fp32_onnx)
+            self._reference = [ref(cs) for cs in self._data]
+        return gate_onnx(self.fp32_onnx, int8_onnx, backend, self._data, self._reference)
 
 
 def gate_onnx(
@@ -234,6 +264,7 @@ __all__ = [
     "GateResult",
     "HeldOutSet",
     "LabelledSet",
+    "OnnxGate",
     "SetResult",
     "evaluate_gate",
     "gate_onnx",

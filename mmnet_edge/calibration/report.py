@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mmnet_edge.artifacts.files import atomic_write_text
+from mmnet_edge.artifacts.gate_record import recorded_gate
 from mmnet_edge.calibration.dataset import CalibrationSet, load_calibration_set
 from mmnet_edge.compare import collect_logits, compare_logits
 from mmnet_edge.errors import CalibrationError
@@ -98,6 +99,9 @@ def accuracy_report(
             continue
         v = compare(ref, _logits(Path(path), cs), labels, cs.class_names)
         v["path"] = str(path)
+        gate = recorded_gate(path)  # export's verdict on the independent gate sets
+        if gate is not None:
+            v["gate"] = gate
         if labels is not None:
             base = report["fp32"]
             for k in ("accuracy", "uf1", "uar"):
@@ -279,6 +283,27 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ]
         for n, d in per:
             lines.append(f"| {n} | " + " | ".join(f"{d[c]:+.3f}" for c in classes) + " |")
+    gated = [(n, v["gate"]) for n, v in report["variants"].items() if v.get("gate")]
+    if gated:
+        names = [st["name"] for st in gated[0][1]["sets"]]
+        lines += [
+            "",
+            "Export gate: top-1 agreement with FP32 on each independent held-out set "
+            f"(≥ {gated[0][1]['gate']} and UF1 drop ≤ {gated[0][1]['max_uf1_drop']} on every "
+            "set to be recommended):",
+            "",
+            "| model | " + " | ".join(names) + " | worst | verdict |",
+            "|---|" + "---:|" * len(names) + "---:|---|",
+        ]
+        for n, g in gated:
+            by = {st["name"]: st["agreement"] for st in g["sets"]}
+            lines.append(
+                f"| {n} | "
+                + " | ".join(fmt(by.get(name)) for name in names)
+                + f" | {fmt(g['worst_agreement'])} | "
+                + ("passed" if g["passed"] else "**failed: not recommended**")
+                + " |"
+            )
     if report.get("sensitivity"):
         lines += [
             "",

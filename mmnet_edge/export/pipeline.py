@@ -276,6 +276,7 @@ def _int8(
     announce: Callable[[str], None],
 ) -> None:
     from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
+    from mmnet_edge.calibration.gate import GATE_KEY, GATE_REVISION, OnnxGate
     from mmnet_edge.calibration.quantize import (
         CPU_FAST_DEPRECATED,
         LAYOUT_REVISION_BY_TARGET,
@@ -283,7 +284,6 @@ def _int8(
         SyntheticCalibrationWarning,
         quantize_target,
     )
-    from mmnet_edge.export.precision import compare_variants, heldout_inputs
 
     meta = read_onnx_metadata(onnx_path)
     if s.calib is None:
@@ -303,46 +303,48 @@ def _int8(
     if s.cpu_int8_fast:
         warnings.warn(CPU_FAST_DEPRECATED, FutureWarning, stacklevel=3)
         result.warnings.append(CPU_FAST_DEPRECATED)
-    heldout = None
+    gate = OnnxGate(onnx_path)
     for target in s.int8_targets:
         settings = {
             "calibration_sha256": calib_sha,
             "calibration_method": s.calib_method,
             "int8_layout": "default",
-            # a file from an earlier default layout is rebuilt, not reused
+            # a file from an earlier default layout, or gated on other sets, is rebuilt
             "int8_layout_revision": LAYOUT_REVISION_BY_TARGET[target],
+            "int8_gate_revision": GATE_REVISION,
         }
         path = variant_path(base, TARGET_FORMATS[target])
         name = f"int8-{target}"
         if not s.force and _source_matches(path, source_sha, **settings):
-            result.steps.append(
-                ExportStep(name, "reused", [path], detail="same FP32 source and calibration")
-            )
+            recorded = read_onnx_metadata(path).extra.get(GATE_KEY) or {}
+            detail = "same FP32 source and calibration"
+            if recorded and not recorded.get("passed"):
+                detail += f"; failed the agreement gate (worst {recorded.get('worst')})"
+                result.warnings.append(f"{path.name}: {detail}: not recommended")
+            result.steps.append(ExportStep(name, "reused", [path], detail=detail))
             continue
         announce(f"INT8 Q/DQ model, {target} target ({s.calib_method} calibration)")
         t0 = time.perf_counter()
         with atomic_path(path) as tmp:
             quantize_target(onnx_path, cs, tmp, target, s.calib_method)
-            _stamp(tmp, source_sha, **settings)
-            if heldout is None:
-                heldout = heldout_inputs(
-                    meta.input_size, meta.mean, meta.std, channel_order=meta.channel_order
-                )
-            # each file on the backend that loads it, where installed
+            # gated on independent held-out sets, each file on the backend that loads it
+            # (where installed); the verdict travels in the file's metadata
             ov = target == "openvino" and importlib.util.find_spec("openvino") is not None
-            rep = compare_variants(onnx_path, tmp, heldout, "openvino" if ov else "onnxruntime")
+            verdict = gate.check(tmp, "openvino" if ov else "onnxruntime")
+            _stamp(tmp, source_sha, **settings, **{GATE_KEY: verdict.to_dict()})
         where = "OpenVINO CPU" if ov else "ONNX Runtime CPU"
         if target == "openvino" and not ov:
             where += "; OpenVINO is not installed here"
+        if not verdict.passed:
+            result.warnings.append(f"{path.name}: {verdict.summary()}")
         result.steps.append(
             ExportStep(
                 name,
                 "written",
                 [path],
                 time.perf_counter() - t0,
-                f"top-1 agreement with FP32 {rep.top1_agreement:.3f} on {rep.n} held-out "
-                f"synthetic pairs ({where})",
-                rep,
+                f"{verdict.summary()} ({where})",
+                verdict.worst.report,
             )
         )
 
