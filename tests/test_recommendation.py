@@ -26,7 +26,23 @@ def exported(tiny_checkpoint, tmp_path_factory):
             d,
             ExportSettings(precision="int8", calib_method="minmax", validate=False, lint=False),
         )
+    # an untrained model's near-tie logits fail the INT8 gate at export; these tests rank
+    # cases, so the verdicts are set here (test_a_file_that_failed_the_export_gate... tests it)
+    for name in ("model.int8.onnx", "model.int8-cpu.onnx", "model.int8-openvino.onnx"):
+        set_gate(res.onnx.with_name(name), passed=True)
     return res.onnx
+
+
+def set_gate(path, passed: bool) -> None:
+    from mmnet_edge.artifacts.gate_record import GATE_KEY
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+    from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
+
+    meta = read_onnx_metadata(path)
+    rec = dict(meta.extra[GATE_KEY], passed=passed)
+    rec.update(worst="gate-b", worst_agreement=0.99 if passed else 0.95)
+    meta.extra = {**meta.extra, GATE_KEY: rec}
+    write_onnx_metadata(path, meta)
 
 
 def _row(backend, precision, p50, agreement, model, batch=1):
@@ -162,3 +178,26 @@ def test_probe_through_open_runner_and_its_fallback(exported):
         assert "probe found no candidate passing agreement ≥ 1.01" in r.reason
     with open_runner(exported, precision="fp32", probe=True) as r:  # explicit precision wins
         assert "measurements not consulted" in r.reason
+
+
+def test_a_file_that_failed_the_export_gate_is_not_recommended(exported, tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    for f in exported.parent.glob("model*.onnx"):
+        shutil.copy(f, d / f.name)
+    onnx = d / exported.name
+    set_gate(d / "model.int8-cpu.onnx", passed=False)
+    rows = [
+        _row("onnxruntime", "fp32", 10.0, 1.0, onnx),
+        _row("onnxruntime", "int8", 4.0, 0.99, d / "model.int8-cpu.onnx"),  # fast, agrees here
+        _row("openvino", "fp32", 8.0, 1.0, onnx),
+    ]
+    rec = recommend(_report(onnx, rows), [onnx], gate=0.97)
+    assert (rec["backend"], rec["precision"]) == ("openvino", "fp32")
+    (rejected,) = rec["rejected"]
+    assert rejected["precision"] == "int8" and "gate-b" in rejected["export_gate"]
+    choice = autoselect.probe(onnx, iters=1, pairs=8, gate=0.0)
+    fact = next(
+        f for f in choice.facts if (f["backend"], f["precision"]) == ("onnxruntime", "int8")
+    )
+    assert "failed the INT8 agreement gate at export" in fact["skipped"]
