@@ -237,55 +237,91 @@ def test_fp16_base_graph_runs_and_matches_its_fp32_twin(random_int8, tmp_path):
     assert np.abs(a - b).max() < 0.05 * np.abs(b).max() + 1e-3
 
 
-@pytest.fixture(scope="module")
-def trained_fp32(tmp_path_factory):
+def _trained(tmp_path_factory, seed: int, epochs: int | None):
     from mmnet_edge.train import TrainConfig, train
 
-    out = tmp_path_factory.mktemp("trained")
+    out = tmp_path_factory.mktemp(f"trained{seed}")
     cfg = TrainConfig(
         dataset="synthetic",
         model="tiny",
         protocol="holdout",
         output=out / "t",
-        seed=0,
+        seed=seed,
+        epochs=epochs,
         progress=False,
     )
     return export_onnx(train(cfg).model_path, out / "model.onnx").path
 
 
-def ov_logits(path, cs) -> np.ndarray:
-    import openvino as ov
+@pytest.fixture(scope="module")
+def trained_fp32(tmp_path_factory):
+    return _trained(tmp_path_factory, 0, None)
 
-    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    return compiled.create_infer_request().infer({"onset": cs.onset, "apex": cs.apex})[0]
+
+@pytest.fixture(scope="module")
+def weak_fp32(tmp_path_factory):
+    """Issue 23's case: a tiny model trained only 8 epochs (held-out accuracy ≈ 50 %, many
+    near-tie logits); seed 88 was the weakest of the selection models."""
+    return _trained(tmp_path_factory, 88, 8)
+
+
+@pytest.mark.slow
+def test_tensorrt_target_passes_the_gate_on_each_set_of_a_weak_model(weak_fp32, tmp_path):
+    """Calibrated as `export --int8` does without --calib; ≥ 0.97 on every gate set, where the
+    0.4 layout (stride-4 stage float only, pct 99.999) fell below it on one."""
+    from mmnet_edge.calibration.gate import GATE_SETS, OnnxGate
+    from mmnet_edge.calibration.quantize import TRT_V04_KEEP_FLOAT
+
+    calib = synthetic(0, 5, 8)  # export's default synthetic calibration set
+    gate = OnnxGate(weak_fp32)
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantize_target(weak_fp32, calib, tmp_path / "q.onnx", "tensorrt", "percentile")
+        quantize_target(
+            weak_fp32,
+            calib,
+            tmp_path / "q04.onnx",
+            "tensorrt",
+            "percentile",
+            keep_float=TRT_V04_KEEP_FLOAT,
+            percentile=99.999,
+        )
+    now, before = gate.check(tmp_path / "q.onnx"), gate.check(tmp_path / "q04.onnx")
+    assert [r.name for r in now.sets] == [s.name for s in GATE_SETS]
+    assert now.passed, now.summary()
+    assert not before.passed and before.worst.agreement < now.worst.agreement, before.summary()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["tensorrt", "cpu", "openvino"])
-def test_int8_agrees_with_fp32_on_independent_held_out_sets(trained_fp32, tmp_path, target):
-    """Issue 14's gate, pooled over 4 sets of never-seen subjects (3 × 40 pairs each): top-1
-    agreement ≥ 0.97 and UF1 drop ≤ 0.02 (benchmarks/int8_robustness.py reports each set).
-    The OpenVINO target's file runs on OpenVINO where it is installed."""
-    from mmnet_edge.metrics import compute_metrics
+def test_int8_gate_on_a_trained_model(trained_fp32, tmp_path, target):
+    """Every target gated on the worst independent set (each set named). The TensorRT target
+    must pass it; the CPU-speed targets pass or are flagged, and a flagged file is never
+    what the recommendation picks (tests/test_recommendation.py). The OpenVINO target's file
+    runs on OpenVINO where it is installed."""
+    from mmnet_edge.artifacts.gate_record import gate_failure
+    from mmnet_edge.calibration.gate import GATE_KEY, OnnxGate
+    from mmnet_edge.export.pipeline import ExportSettings, export_model
 
-    run = logits
-    if target == "openvino":
-        run = ov_logits if importlib.util.find_spec("openvino") else logits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = export_model(
+            trained_fp32, tmp_path, ExportSettings(precision="int8", int8_targets=(target,))
+        )
+    (step,) = [st for st in res.steps if st.name == f"int8-{target}"]
+    path = step.paths[0]
+    backend = "openvino" if target == "openvino" and importlib.util.find_spec("openvino") else ""
+    again = OnnxGate(trained_fp32).check(path, backend or "onnxruntime")
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
 
-    calib = synthetic(0, 5, 16)  # the training subjects
-    with contextlib.redirect_stdout(io.StringIO()):
-        (res,) = quantize_int8(trained_fp32, calib, tmp_path, targets=(target,))
-    sets = [synthetic(seed, 3, 8) for seed in (1234, 4321, 777, 2026)]
-    labels = np.concatenate([cs.labels for cs in sets]).tolist()
-    ref = np.concatenate([logits(trained_fp32, cs) for cs in sets]).argmax(1)
-    got = np.concatenate([run(res.path, cs) for cs in sets]).argmax(1)
-    agree = float((got == ref).mean())
-    names = list(sets[0].class_names)
-    uf1_drop = (
-        compute_metrics(labels, ref.tolist(), names).uf1
-        - compute_metrics(labels, got.tolist(), names).uf1
-    )
-    assert agree >= 0.97 and uf1_drop <= 0.02, (agree, uf1_drop)
+    recorded = read_onnx_metadata(path).extra[GATE_KEY]
+    assert [s["name"] for s in recorded["sets"]] == [r.name for r in again.sets]
+    assert recorded["passed"] == again.passed
+    assert recorded["worst_agreement"] == pytest.approx(again.worst.agreement)
+    for name in ("gate-a", "gate-b", "gate-c"):
+        assert name in step.detail
+    if target == "tensorrt":
+        assert again.passed, again.summary()
+    assert bool(gate_failure(path)) == (not again.passed)
 
 
 def test_histogram_calibration_bounds_its_memory(tmp_path, monkeypatch):
