@@ -30,21 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from mmnet_edge.artifacts.platform import cpu_bf16_reason, cpu_flags, cpu_model
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "cpu-amd-epyc-2c" / "int8_cpu_speed"
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    line = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
-    have = set(line.split(":", 1)[-1].split())
-    return [f for f in FLAGS if f in have]
-
-
 #: ONNX Runtime workers' spinning (``--spin``; the runner's default "call")
 SPIN = "call"
 
@@ -106,7 +95,7 @@ def profile(path: Path, x: dict[str, np.ndarray], threads: int, n: int = 10) -> 
     return {k: round(v, 3) for k, v in tot.most_common()}
 
 
-def _openvino(path: Path, threads: int):  # noqa: ANN202
+def _openvino(path: Path, threads: int, precision: str = "f32"):  # noqa: ANN202
     import openvino as ov
 
     compiled = ov.Core().compile_model(
@@ -115,7 +104,7 @@ def _openvino(path: Path, threads: int):  # noqa: ANN202
         {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads,
-            "INFERENCE_PRECISION_HINT": "f32",
+            "INFERENCE_PRECISION_HINT": precision,
         },
     )
     req = compiled.create_infer_request()
@@ -133,11 +122,14 @@ def interleaved(
 ) -> dict[str, float]:
     """Median ms per case over ``rounds`` blocks of :data:`BLOCK` calls (the first
     :data:`SETTLE` of each dropped), cases alternating block by block, order reversed every
-    round; ``ov:<case>`` names run ``paths[<case>]`` on OpenVINO."""
+    round; ``ov:<case>`` names run ``paths[<case>]`` on OpenVINO, ``ovbf16:<case>`` on OpenVINO
+    with ``INFERENCE_PRECISION_HINT=bf16``."""
     run = {}
     for k, p in paths.items():
         if k.startswith("ov:"):
             run[k] = functools.partial(_openvino(p, threads), x)
+        elif k.startswith("ovbf16:"):
+            run[k] = functools.partial(_openvino(p, threads, "bf16"), x)
         else:
             run[k] = functools.partial(_session(p, threads).run, None, x)
     for f in run.values():
@@ -209,6 +201,8 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
         graphs = {k: qdq_after_fusion(p) for k, p in paths.items() if k != "fp32"}
         if ov_version:
             paths.update({f"ov:{k}": p for k, p in list(paths.items())})
+            if not cpu_bf16_reason():  # the FP32 file in bfloat16 (0.5's bf16 precision)
+                paths["ovbf16:fp32"] = paths["fp32"]
         size = MMNetConfig.preset(config).input_size
         rng = np.random.default_rng(0)
         shape = (1, 3, size, size)
@@ -239,22 +233,6 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
         f"sets them up (spin={SPIN!r}; INT8 without the NCHWc pass); shared 2-core machine",
         "rows": rows,
     }
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor()
-    fields = {}
-    for ln in text.splitlines():
-        key, _, value = ln.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name", "?")
-    # a VM may mask the name ("AMD EPYC"): family/model tell the generation (25/17: Zen 4)
-    if "cpu family" in fields and "model" in fields:
-        name += f" (family {fields['cpu family']}, model {fields['model']})"
-    return name
 
 
 CASES = (
