@@ -246,6 +246,7 @@ CASES = (
     ("ov:int8-cpu 0.3", "OV INT8 0.3 layout"),
     ("ov:int8 tensorrt", "OV INT8 TRT-target file"),
     ("ov:int8 openvino", "OV INT8 OV-target file"),
+    ("ovbf16:fp32", "OV bf16 (FP32 file)"),
 )
 
 
@@ -260,7 +261,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         "weights. Cells: median ms (× ORT FP32, same run). INT8 = the CPU-target file "
         "(`model.int8-cpu.onnx`, 0.4 default: the stem int8 too); 0.3 layout = its stem "
         "float; "
-        "TRT-target file = `model.int8.onnx` (symmetric, stride-4 stage float); OV-target file "
+        "TRT-target file = `model.int8.onnx` (symmetric; 0.5: stride-4 stage, block 1 and "
+        "the patch embedding float); OV-target file "
         "= `model.int8-openvino.onnx` (all int8 but the attention convs, float Softmax).",
         "",
         "| model | threads | " + " | ".join(label for _, label in cases) + " |",
