@@ -88,6 +88,42 @@ FORMATS: tuple[ArtifactFormat, ...] = (
 )  # fmt: skip
 
 FORMATS_BY_NAME = {f.name: f for f in FORMATS}
+
+
+@dataclass(frozen=True)
+class Int8Target:
+    """One INT8 target: the Q/DQ ONNX file it writes (a row of :data:`FORMATS`) and the
+    backend export checks it on (the one that loads it on a CPU)."""
+
+    name: str  #: ``tensorrt`` | ``cpu`` | ``openvino``
+    format: str  #: its artefact format, e.g. ``onnx-int8-cpu``
+    gate_backend: str  #: ``onnxruntime`` | ``openvino``
+
+    def path_for(self, base: PathLike) -> Path:
+        return FORMATS_BY_NAME[self.format].path_for(base)
+
+
+#: every INT8 target, derived from the INT8 ONNX rows of the table (in its order)
+INT8_TARGETS: tuple[Int8Target, ...] = tuple(
+    Int8Target(f.target, f.name, "openvino" if f.target == "openvino" else "onnxruntime")
+    for f in FORMATS
+    if f.container == "onnx" and f.precision == "int8"
+)
+INT8_TARGET_NAMES: tuple[str, ...] = tuple(t.name for t in INT8_TARGETS)
+INT8_TARGETS_BY_NAME = {t.name: t for t in INT8_TARGETS}
+#: which INT8 file each backend loads on a CPU, best first (measured: docs/benchmarks.md,
+#: "Which INT8 file each CPU backend loads"); on a GPU only the TensorRT target
+INT8_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "onnxruntime": ("cpu", "tensorrt"),
+    "openvino": ("openvino", "cpu", "tensorrt"),
+    "gpu": ("tensorrt",),
+}
+
+
+def int8_formats(backend: str) -> tuple[str, ...]:
+    """The INT8 artefact formats ``backend`` (or ``gpu``) loads, best first."""
+    order = INT8_PREFERENCE.get(backend, INT8_PREFERENCE["onnxruntime"])
+    return tuple(INT8_TARGETS_BY_NAME[t].format for t in order)
 #: suffix → container; engines are also accepted as ``.plan`` / ``.trt`` (trtexec's names)
 SUFFIX_CONTAINER = {
     ".safetensors": "checkpoint",
@@ -182,7 +218,7 @@ def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
     names = {
         "fp32": ["onnx"],
         "fp16": ["onnx-fp16"],
-        "int8": ["onnx-int8-cpu", "onnx-int8"] if target == "cpu" else ["onnx-int8"],
+        "int8": list(int8_formats("onnxruntime" if target == "cpu" else "gpu")),
     }[precision]
     out = [variant_path(p, n) for n in names]
     if precision == "fp32":

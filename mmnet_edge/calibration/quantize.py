@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from mmnet_edge.artifacts.formats import INPUT_NAMES, variant_path
+from mmnet_edge.artifacts.formats import INPUT_NAMES, INT8_TARGET_NAMES, INT8_TARGETS, variant_path
 from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.calibration.dataset import (
@@ -151,7 +151,7 @@ def _quietly(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
             log.debug("%s output:\n%s", getattr(fn, "__name__", fn), buf.getvalue())
 
 
-TARGETS = ("tensorrt", "cpu", "openvino")
+TARGETS = INT8_TARGET_NAMES
 METHODS = ("minmax", "entropy", "percentile")
 #: how the motion image (the stem's input) is quantized where the stem runs in int8
 MOTION_STEPS = ("pixel", "calibrated")
@@ -233,13 +233,7 @@ CPU_FAST_DEPRECATED = (
 #: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
 GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
-TARGET_FORMATS = {
-    "tensorrt": "onnx-int8",
-    "cpu": "onnx-int8-cpu",
-    "openvino": "onnx-int8-openvino",
-}
-#: the names for an FP32 file called ``model.onnx`` (kept for earlier callers)
-OUTPUT_NAMES = {t: variant_path("model.onnx", f).name for t, f in TARGET_FORMATS.items()}
+TARGET_FORMATS = {t.name: t.format for t in INT8_TARGETS}
 
 
 class CalibrationMemoryWarning(UserWarning):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mmnet_edge.artifacts.files import atomic_write_text
+from mmnet_edge.artifacts.formats import INT8_TARGETS, split_name
 from mmnet_edge.artifacts.gate_record import recorded_gate
 from mmnet_edge.calibration.dataset import CalibrationSet, load_calibration_set
 from mmnet_edge.compare import collect_logits, compare_logits
@@ -151,13 +152,11 @@ def int8_variants(fp32_onnx: Path | str, given: Sequence[Path | str] = ()) -> di
     """Name → path of the INT8 models to report: ``given``, else those beside ``fp32_onnx``
     (``model.int8.onnx``, ``model.int8-cpu.onnx``, ``model.int8-openvino.onnx``) that exist."""
     fp32_onnx = Path(fp32_onnx)
-    beside = tuple(
-        fp32_onnx.with_name(f"model.{tag}.onnx") for tag in ("int8", "int8-cpu", "int8-openvino")
-    )
+    beside = tuple(t.path_for(fp32_onnx) for t in INT8_TARGETS)
     paths = [Path(p) for p in given] or [p for p in beside if p.exists()]
     out: dict[str, Path] = {}
     for p in paths:
-        name = p.name.removesuffix(".onnx").removeprefix("model.")
+        name = split_name(p)[1].lstrip(".")  # "int8-cpu" for model.int8-cpu.onnx
         out[name if name.startswith("int8") and name not in out else f"int8:{p}"] = p
     return out
 

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from mmnet_edge.artifacts.files import atomic_path
-from mmnet_edge.artifacts.formats import PRECISIONS, container_of, engine_path, variant_path
+from mmnet_edge.artifacts.formats import (
+    INT8_TARGET_NAMES,
+    PRECISIONS,
+    container_of,
+    engine_path,
+    variant_path,
+)
 from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
 from mmnet_edge.compare import AgreementReport
 from mmnet_edge.errors import BackendUnavailableError, ExportError, InputError
@@ -37,9 +43,8 @@ CALIB_METHODS = ("minmax", "entropy", "percentile")
 EXIT_NO_ENGINE = 3
 
 
-#: every INT8 target (``calibration.quantize.TARGETS``, kept here so settings validate
-#: without importing the quantizer)
-INT8_TARGETS: tuple[str, ...] = ("tensorrt", "cpu", "openvino")
+#: every INT8 target (the artefact table's INT8 rows)
+INT8_TARGETS: tuple[str, ...] = INT8_TARGET_NAMES
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmnet_edge.artifacts.formats import FILE_PRECISION, INPUT_NAMES, format_of
+from mmnet_edge.artifacts.formats import FILE_PRECISION, INPUT_NAMES, format_of, int8_formats
 from mmnet_edge.errors import BackendUnavailableError, CheckpointError, InputError, MMNetEdgeError
 from mmnet_edge.runtime.ort_runner import check_graph_against_metadata
 from mmnet_edge.runtime.runner import BaseRunner
@@ -105,7 +105,7 @@ class OpenVinoRunner(BaseRunner):
     }
     #: which INT8 ONNX file this backend loads on a CPU, best first (measured: see
     #: docs/benchmarks.md, "Which INT8 file each CPU backend loads")
-    int8_formats: ClassVar[tuple[str, ...]] = ("onnx-int8-openvino", "onnx-int8-cpu", "onnx-int8")
+    int8_formats: ClassVar[tuple[str, ...]] = int8_formats("openvino")
     requires: ClassVar[tuple[tuple[str, ...], ...]] = (("openvino",),)
     extra: ClassVar[str] = "openvino"
     serialize_runs = True  # one infer request; OpenVINO requests are not re-entrant
