@@ -95,3 +95,35 @@ def test_torch_bf16_autocasts_on_the_cpu(tiny_checkpoint):
     assert y.dtype == np.float32
     err = np.abs(x - y).max()
     assert 0 < err < 0.05 * np.abs(x).max() + 1e-2, err
+
+
+@needs_openvino
+@needs_bf16_cpu
+def test_runtime_and_open_runner_take_bf16(fp32_onnx):
+    from mmnet_edge import Runtime
+    from mmnet_edge.runtime.loader import open_runner
+
+    with open_runner(fp32_onnx, backend="openvino", precision="bf16") as r:
+        assert r.path == fp32_onnx and r.precision == "bf16"
+    with Runtime(fp32_onnx, backend="openvino", precision="bf16", align=False) as rt:
+        size = rt.input_size if hasattr(rt, "input_size") else 112
+        rng = np.random.default_rng(0)
+        face = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+        pred = rt.predict(face, face)
+        assert pred.label in rt.class_names
+    with pytest.raises(BackendUnavailableError, match="OpenVINO"):
+        open_runner(fp32_onnx, backend="onnxruntime", precision="bf16")
+
+
+def test_bench_plans_bf16_where_it_runs(fp32_onnx):
+    from mmnet_edge.bench.harness import plan_cases
+
+    planned = plan_cases([fp32_onnx], ["ort", "ov"], ["bf16"], [1])
+    cases = {(c.backend, c.precision): c for c in planned}
+    assert cases[("onnxruntime", "bf16")].status == "skipped"
+    assert "OpenVINO" in cases[("onnxruntime", "bf16")].reason
+    ov = cases[("openvino", "bf16")]
+    if importlib.util.find_spec("openvino") is None or plat.cpu_bf16_reason():
+        assert ov.status == "skipped"
+    else:
+        assert ov.status != "skipped" and ov.model == fp32_onnx

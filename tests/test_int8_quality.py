@@ -364,3 +364,21 @@ def test_int8_cpu_sessions_skip_the_nchwc_pass_with_the_same_results(random_int8
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
     with OrtRunner(fp32) as plain:  # FP32 keeps it: its convolutions are the model
         assert plain.describe()["disabled_optimizers"] == []
+
+
+def test_an_int8_file_named_for_another_target_is_refused(random_int8, tmp_path):
+    """A CPU-target file renamed to the TensorRT target's name (or the reverse) is refused on
+    load with what to do, not run with the wrong layout."""
+    from mmnet_edge.errors import CheckpointError
+    from mmnet_edge.runtime.ort_runner import OrtRunner
+
+    _, res = random_int8
+    wrong = tmp_path / "model.int8.onnx"
+    wrong.write_bytes(res["cpu"].path.read_bytes())
+    with pytest.raises(CheckpointError, match="quantized for the cpu target") as err:
+        OrtRunner(wrong).activate()
+    assert "model.int8-cpu.onnx" in str(err.value)  # the name it should have
+    right = tmp_path / "model.int8-cpu.onnx"
+    right.write_bytes(res["cpu"].path.read_bytes())
+    with OrtRunner(right) as r:
+        assert r.precision == "int8"

@@ -16,6 +16,10 @@ from mmnet_edge.errors import MMNetEdgeError
 GATE_KEY = "int8_gate"
 
 
+class Int8GateWarning(UserWarning):
+    """An INT8 file that failed the agreement gate at export was opened explicitly."""
+
+
 def recorded_gate(path: Path | str) -> dict[str, Any] | None:
     """The gate result export recorded in an INT8 file's metadata (None: not gated)."""
     from mmnet_edge.artifacts.metadata_io import read_metadata
@@ -40,4 +44,4 @@ def gate_failure(path: Path | str) -> str:
     )
 
 
-__all__ = ["GATE_KEY", "gate_failure", "recorded_gate"]
+__all__ = ["GATE_KEY", "Int8GateWarning", "gate_failure", "recorded_gate"]

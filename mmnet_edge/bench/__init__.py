@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mmnet_edge.bench.harness import RunSettings, case_result, plan_cases, run_cases
+from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.errors import InputError
 
 __all__ = ["RunSettings", "run_benchmark"]
@@ -49,7 +50,7 @@ def run_benchmark(
     baseline: str | None = None,
     device: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    gate: float = 0.97,
+    gate: float = AGREEMENT_GATE,
     cache_dir: str | Path | None = None,
     calib: str | Path | None = None,
     calib_method: str = "minmax",
@@ -61,7 +62,7 @@ def run_benchmark(
     A lone checkpoint gets its ONNX/INT8 exports from the bench cache
     (:func:`mmnet_edge.bench.cache.prepare_models`; ``export_missing=False`` turns that
     off); ``on_message`` hears what was exported or reused. Every measured case is compared
-    with the FP32 reference on held-out synthetic pairs (``settings.agreement_pairs``), and
+    with the FP32 reference on the gate's held-out sets (``settings.agreement_pairs`` of each), and
     ``report["recommendation"]`` names the fastest batch-1 case with agreement ≥ ``gate``.
     """
     from mmnet_edge.bench.environment import collect_environment

@@ -60,7 +60,7 @@ class RunSettings:
     seconds: float | None = None
     threads: int | None = None
     cuda_graph: bool = False  # add a CUDA-graph twin of every torch/TensorRT CUDA case
-    agreement_pairs: int = 32  # held-out pairs for top-1 agreement with FP32 (0: skip)
+    agreement_pairs: int = 160  # pairs of each gate set for agreement with FP32 (0: skip)
 
     def __post_init__(self) -> None:
         if self.iters is None and self.seconds is None:
@@ -97,13 +97,13 @@ def plan_cases(
     combinations become ``skipped`` cases with the reason (never an exception). What each
     backend runs, where, and which file it opens comes from the runner classes' class data
     and the artefact table."""
-    from mmnet_edge.artifacts.formats import PRECISIONS, container_of
+    from mmnet_edge.artifacts.formats import RUN_PRECISIONS, container_of
     from mmnet_edge.runtime.loader import canonical_backend
 
     backends = [canonical_backend(b) for b in backends]
     for p in precisions:
-        if p not in PRECISIONS:
-            raise InputError(f"unknown precision {p!r}; use {', '.join(PRECISIONS)}")
+        if p not in RUN_PRECISIONS:
+            raise InputError(f"unknown precision {p!r}; use {', '.join(RUN_PRECISIONS)}")
     for b in batches:
         if int(b) < 1:
             raise InputError(f"batch sizes must be ≥ 1, got {b}")

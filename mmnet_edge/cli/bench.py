@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mmnet_edge.cli.numbers import FRACTION, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
+from mmnet_edge.compare import AGREEMENT_GATE
 
 
 def _csv(value: str) -> list[str]:
@@ -31,7 +32,14 @@ def _batches(value: str) -> list[int]:
     show_default=True,
     help="Comma-separated backends (torch, onnxruntime/ort, openvino/ov, tensorrt/trt).",
 )
-@click.option("--precision", default="fp32,fp16,int8", show_default=True)
+@click.option(
+    "--precision",
+    default="fp32,bf16,fp16,int8",
+    show_default=True,
+    help="Comma-separated: fp32, bf16 (the FP32 file in bfloat16: OpenVINO/torch on CPUs with "
+    "avx512_bf16/AMX), fp16, int8. A combination a backend or CPU cannot run is listed as "
+    "skipped with the reason.",
+)
 @click.option("--batch", default="1", show_default=True, help="Comma-separated batch sizes.")
 @click.option(
     "--warmup", type=NON_NEGATIVE_INT, default=5, show_default=True, help="Unmeasured calls."
@@ -58,16 +66,16 @@ def _batches(value: str) -> list[int]:
 @click.option(
     "--gate",
     type=FRACTION,
-    default=0.97,
+    default=AGREEMENT_GATE,
     show_default=True,
-    help="Top-1 agreement with FP32 a case needs to be recommended.",
+    help="Top-1 agreement with FP32 a case needs on each gate set to be recommended.",
 )
 @click.option(
     "--agreement-pairs",
     type=NON_NEGATIVE_INT,
-    default=32,
+    default=160,
     show_default=True,
-    help="Held-out synthetic pairs for the agreement column (0: skip).",
+    help="Pairs of each of the three held-out gate sets for the agreement column (0: skip).",
 )
 @click.option(
     "--cache-dir",

@@ -26,17 +26,19 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from mmnet_edge.artifacts.formats import (
     CONTAINER_BACKENDS,
-    PRECISIONS,
+    RUN_PRECISIONS,
     container_of,
     how_to_make,
     resolve_onnx_variant,
     variant_path,
 )
+from mmnet_edge.artifacts.gate_record import Int8GateWarning, gate_failure
 from mmnet_edge.errors import BackendUnavailableError, InputError
 from mmnet_edge.runtime.runner import BaseRunner, has_module, missing_backend, normalize_device
 
@@ -216,8 +218,8 @@ def open_runner(
     kind = container_of(path)
     if not path.is_file():
         raise InputError(f"model file not found: {path}")
-    if precision is not None and precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; use fp32, fp16 or int8")
+    if precision is not None and precision not in RUN_PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; use {', '.join(RUN_PRECISIONS)}")
     device = normalize_device(device)
     chosen = None
     if backend == "auto" and (recommendation is not None or probe):
@@ -248,6 +250,10 @@ def open_runner(
         path = variant
     runner = cls(path, device=device, precision=precision, **options)
     runner.reason = reason
+    failed = gate_failure(path) if kind == "onnx" and precision == "int8" else ""
+    if failed:  # asked for explicitly: run it, but say it is not recommended
+        warnings.warn(failed, Int8GateWarning, stacklevel=2)
+        runner.reason += f"; {failed}"
     if activate:
         runner.activate()
     return runner

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmnet_edge.artifacts.formats import INPUT_NAMES, format_of
+from mmnet_edge.artifacts.formats import INPUT_NAMES, INT8_TARGETS_BY_NAME, format_of
 from mmnet_edge.errors import BackendUnavailableError, CheckpointError, InputError, MMNetEdgeError
 from mmnet_edge.metadata import ModelMetadata, metadata_from_props
 from mmnet_edge.runtime.runner import BaseRunner, device_index, normalize_device
@@ -168,6 +168,23 @@ def check_graph_against_metadata(
             f"{source}: the model outputs {width} classes but its metadata names "
             f"{meta.config.num_classes} ({', '.join(meta.class_names)}); {fix}"
         )
+    check_int8_target(Path(source), meta)
+
+
+def check_int8_target(path: Path, meta: ModelMetadata) -> None:
+    """An INT8 file named for one target must have been quantized for it (a CPU-target file
+    renamed to ``.int8.onnx`` would reach TensorRT with uint8 activations, and the reverse
+    runs a CPU backend on the slow layout)."""
+    fmt = format_of(path)
+    recorded = meta.extra.get("int8_target")
+    if fmt.precision != "int8" or not recorded or recorded == fmt.target:
+        return
+    right = INT8_TARGETS_BY_NAME.get(str(recorded))
+    rename = f" or rename it to {right.path_for(path).name}" if right else ""
+    raise CheckpointError(
+        f"{path.name} is named for the {fmt.target} INT8 target but was quantized for the "
+        f"{recorded} target; re-export it with `mmnet-edge export --int8`{rename}"
+    )
 
 
 #: graph optimizers switched off for an INT8 model on the CPU: the NCHWc layout pass only
