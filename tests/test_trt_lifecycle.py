@@ -494,3 +494,8 @@ def test_cuda_python_is_pinned_by_cuda_major():
 
     assert spec("tensorrt", "cuda-python").replace(" ", "") == "cuda-python>=12,<13"
     assert spec("tensorrt-cu13", "cuda-python").replace(" ", "") == "cuda-python>=13,<14"
+    # TensorRT itself by CUDA major: plain `tensorrt` (≥ 10.13.3.9) resolves to the CUDA 13 build
+    names = {e: [s.split(">")[0].split("=")[0].strip() for s in extras[e]] for e in extras}
+    assert "tensorrt-cu12" in names["tensorrt"] and "tensorrt-cu12" in names["pycuda"]
+    assert "tensorrt-cu13" in names["tensorrt-cu13"]
+    assert not any(n == "tensorrt" for e in extras for n in names[e])  # never the bare name
