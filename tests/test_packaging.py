@@ -15,7 +15,7 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 def test_license_is_an_spdx_string_the_build_backend_accepts():
     """A TOML-table license makes setuptools ≥ 77 print a deprecation warning on every install
-    (and is an error from 2026-Feb on); an SPDX string needs setuptools ≥ 77 to build."""
+    (setuptools announces it will stop accepting it); an SPDX string needs setuptools ≥ 77."""
     data = tomllib.loads(PYPROJECT.read_text())
     assert data["project"]["license"] == "Apache-2.0"
     (setuptools,) = [r for r in data["build-system"]["requires"] if r.startswith("setuptools")]
