@@ -166,6 +166,11 @@ class Scope:
             if pair:
                 self.use(pair, g | {pair} if optional else g, node)
             return self.attribute_type(t, str(name.value))
+        if isinstance(func, ast.Name) and func.id == "trt_create" and len(node.args) >= 2:
+            # trt_create(what, factory, *args): typed as factory(*args) (artifacts/platform.py)
+            inner = ast.Call(func=node.args[1], args=list(node.args[2:]), keywords=[])
+            ast.copy_location(inner, node)
+            return self.call(inner, g)
         arg_types = [self.typeof(a, g) for a in node.args]
         kw_types = {k.arg: self.typeof(k.value, g) for k in node.keywords}
         if isinstance(func, ast.Name) and func.id == "super":

@@ -31,6 +31,7 @@ from mmnet_edge.calibration.dataset import CalibrationSet
 from mmnet_edge.calibration.legacy import free_calibrator, make_entropy_calibrator
 from mmnet_edge.errors import (
     BackendExecutionError,
+    BackendUnavailableError,
     CalibrationError,
     EngineCompatibilityError,
     ExportError,
@@ -201,6 +202,32 @@ def test_runner_lifecycle_cuda_python(onnx_files, tmp_path):
         runner.run(*pair(1))
     runner.close()  # idempotent
     assert gpu.calls.count("cudaStreamDestroy") == 1
+
+
+@pytest.mark.parametrize("version", ["8.6.1", "10.3.0"])
+def test_tensorrt_objects_it_cannot_create_are_typed_errors(onnx_files, tmp_path, version):
+    """No usable GPU, or a tensorrt wheel for another CUDA major: the bindings raise pybind's
+    TypeError (constructors) or return None (factories). Each becomes a typed error naming
+    what to check, never a TypeError/AttributeError from deep inside."""
+    gpu, cudart, trt = rig(version)
+    res = build(onnx_files, tmp_path, trt, cudart, precision="fp32")
+    trt.fail_create = {"Builder"}
+    with pytest.raises(BackendUnavailableError, match="could not create a builder.*CUDA major"):
+        build(onnx_files, tmp_path, trt, cudart, "b.engine")
+    for factory, what in (
+        ("create_network", "a network"),
+        ("create_builder_config", "a builder config"),
+    ):
+        trt.fail_create = {factory}
+        with pytest.raises(ExportError, match=f"could not create {what}.*returned None"):
+            build(onnx_files, tmp_path, trt, cudart, "b.engine")
+    assert not (tmp_path / "b.engine").exists()
+    trt.fail_create = {"Runtime"}
+    runner = TrtRunner(res.path, buffers=CudaPythonBuffers(0, cudart), tensorrt=trt)
+    with pytest.raises(BackendUnavailableError, match="could not create a runtime.*doctor"):
+        runner.activate()
+    runner.close()
+    assert gpu.mem == {}  # nothing left allocated by the failed activation
 
 
 def test_cuda_python_buffers_free_keeps_the_stream_and_destroy_ends_it():

@@ -404,6 +404,10 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
     trt.stats = {"builds": 0, "timing_cache_hits": 0, "calib_batches": 0, "executions": 0}
     trt.dla_supported_layers = 4  # how many layers the DLA would take
     trt.fail_execute = False
+    #: constructors/factories that fail as the real bindings do: "Builder"/"Runtime" raise
+    #: pybind11's TypeError (the C++ factory returned nullptr: no usable GPU, or a wheel for
+    #: another CUDA major), "create_network"/"create_builder_config" return None
+    trt.fail_create = set()
     ev = trt.events.append
 
     class Severity(enum.IntEnum):
@@ -549,15 +553,17 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
 
     class Builder:
         def __init__(self, logger: Logger) -> None:
+            if "Builder" in trt.fail_create:
+                raise TypeError("pybind11::init(): factory function returned nullptr")
             self.logger = logger
             self.num_DLA_cores = gpu.dla_cores
 
-        def create_network(self, flags: int = 0) -> INetworkDefinition:
+        def create_network(self, flags: int = 0) -> INetworkDefinition | None:
             ev(f"create_network({flags})")
-            return INetworkDefinition(flags)
+            return None if "create_network" in trt.fail_create else INetworkDefinition(flags)
 
-        def create_builder_config(self) -> IBuilderConfig:
-            return IBuilderConfig()
+        def create_builder_config(self) -> IBuilderConfig | None:
+            return None if "create_builder_config" in trt.fail_create else IBuilderConfig()
 
         def create_optimization_profile(self) -> IOptimizationProfile:
             return IOptimizationProfile()
@@ -745,6 +751,8 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
 
     class Runtime:
         def __init__(self, logger: Logger) -> None:
+            if "Runtime" in trt.fail_create:
+                raise TypeError("pybind11::init(): factory function returned nullptr")
             self.logger = logger
             self.engine_host_code_allowed = False
             self.DLA_core = -1

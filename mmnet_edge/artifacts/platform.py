@@ -84,6 +84,33 @@ TENSORRT_INSTALL_HINT = (
 )
 
 
+#: what to check when TensorRT cannot create an object (no usable GPU/driver, or a wheel
+#: built for another CUDA major than the driver's)
+TRT_CREATE_HINT = (
+    "check that an NVIDIA GPU and driver are visible (`nvidia-smi`) and that the TensorRT "
+    "wheel matches the driver's CUDA major (`mmnet-edge[tensorrt]` = tensorrt-cu12 for CUDA 12 "
+    "drivers and JetPack 6, `mmnet-edge[tensorrt-cu13]` for CUDA 13); `mmnet-edge doctor` "
+    "shows both"
+)
+
+
+def trt_create(
+    what: str, factory: Any, *args: Any, error: type[Exception] = BackendUnavailableError
+) -> Any:
+    """``factory(*args)`` for a TensorRT object (``trt.Builder``, ``trt.Runtime``,
+    ``builder.create_network`` …). TensorRT reports failure by returning None, or — for a
+    constructor whose C++ factory returned nullptr — by pybind11 raising TypeError ("factory
+    function returned nullptr", "incompatible constructor arguments"); both become ``error``
+    with what to check."""
+    try:
+        obj = factory(*args)
+    except TypeError as exc:
+        raise error(f"TensorRT could not create {what} ({exc}); {TRT_CREATE_HINT}") from exc
+    if obj is None:
+        raise error(f"TensorRT could not create {what} (it returned None); {TRT_CREATE_HINT}")
+    return obj
+
+
 def import_tensorrt() -> Any:
     """``import tensorrt`` or a BackendUnavailableError saying how to get it."""
     try:

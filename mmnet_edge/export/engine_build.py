@@ -19,6 +19,7 @@ from mmnet_edge.artifacts.platform import (
     import_tensorrt,
     jetson_facts,
     select_device,
+    trt_create,
 )
 from mmnet_edge.errors import BackendUnavailableError, ExportError
 from mmnet_edge.export.engine_options import (
@@ -80,7 +81,7 @@ def count_dla_layers(layer_info: str) -> int:
 
 def _inspect_dla(trt: Any, logger: Any, serialized: Any, dla_core: int) -> int:
     """Deserialize the fresh engine on ``dla_core`` and count its DLA layers."""
-    runtime = trt.Runtime(logger)
+    runtime = trt_create("a runtime", trt.Runtime, logger)
     runtime.DLA_core = dla_core
     engine = runtime.deserialize_cuda_engine(bytes(serialized))
     if engine is None:
@@ -133,7 +134,7 @@ def build_engine(
         source = choose_onnx_for_precision(onnx_fp32, options.precision)
 
     logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
+    builder = trt_create("a builder", trt.Builder, logger)
     if options.dla_core is not None and options.dla_core >= int(builder.num_DLA_cores):
         raise ExportError(
             f"DLA core {options.dla_core} requested, {gpu.get('name')} has "
@@ -145,13 +146,13 @@ def build_engine(
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     if strongly and feats.strongly_typed:
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
+    network = trt_create("a network", builder.create_network, flags, error=ExportError)
+    parser = trt_create("an ONNX parser", trt.OnnxParser, network, logger, error=ExportError)
     if not parser.parse_from_file(str(source)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ExportError(f"TensorRT's ONNX parser rejected {source.name}: {errors}")
 
-    config = builder.create_builder_config()
+    config = trt_create("a builder config", builder.create_builder_config, error=ExportError)
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib << 20)
     if feats.precision_flags and not strongly and options.precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)  # INT8 builds fall back to FP16, not FP32
@@ -178,7 +179,9 @@ def build_engine(
 
     meta = read_onnx_metadata(onnx_fp32)
     s = meta.input_size
-    profile = builder.create_optimization_profile()
+    profile = trt_create(
+        "an optimization profile", builder.create_optimization_profile, error=ExportError
+    )
     lo, opt, hi = options.batch
     for name in INPUT_NAMES:
         profile.set_shape(name, (lo, 3, s, s), (opt, 3, s, s), (hi, 3, s, s))

@@ -27,7 +27,7 @@ import numpy as np
 
 from mmnet_edge.artifacts.formats import INPUT_NAMES
 from mmnet_edge.artifacts.manifests import EngineManifest, read_engine_manifest
-from mmnet_edge.artifacts.platform import check_engine_compatibility, import_tensorrt
+from mmnet_edge.artifacts.platform import check_engine_compatibility, import_tensorrt, trt_create
 from mmnet_edge.errors import (
     BackendExecutionError,
     BackendUnavailableError,
@@ -160,7 +160,7 @@ class TrtRunner(BaseRunner):
     def _load_engine(self, trt: Any, manifest: EngineManifest) -> None:
         path = self.path
         self._logger = trt.Logger(trt.Logger.WARNING)
-        self._runtime = trt.Runtime(self._logger)
+        self._runtime = trt_create("a runtime", trt.Runtime, self._logger)
         if manifest.version_compatible:
             # trtexec and Polygraphy do the same: a version-compatible engine embeds the
             # lean runtime as host code that the deserializing runtime must be allowed to run
