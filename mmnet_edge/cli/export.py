@@ -35,11 +35,25 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
     return parts[0], parts[1], parts[2]
 
 
+def _one_precision(fp32: bool, fp16: bool, int8: bool) -> str | None:
+    """The one precision flag given (None: none); two or more are refused before anything is
+    written, because one export run builds one precision (and one engine)."""
+    given = [p for p, on in (("fp32", fp32), ("fp16", fp16), ("int8", int8)) if on]
+    if len(given) > 1:
+        flags = " and ".join(f"--{p}" for p in given)
+        runs = "; ".join(f"`mmnet-edge export MODEL --{p}`" for p in given)
+        raise click.UsageError(
+            f"{flags} together: one export builds one precision. Run it once per precision "
+            f"({runs}); files already written are reused, not rebuilt"
+        )
+    return given[0] if given else None
+
+
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--fp32", "precision", flag_value="fp32", help="FP32 engine.")
-@click.option("--fp16", "precision", flag_value="fp16", help="FP16 (default for engines).")
-@click.option("--int8", "precision", flag_value="int8", help="INT8 from calibrated Q/DQ models.")
+@click.option("--fp32", "want_fp32", is_flag=True, help="FP32 engine.")
+@click.option("--fp16", "want_fp16", is_flag=True, help="FP16 (default for engines).")
+@click.option("--int8", "want_int8", is_flag=True, help="INT8 from calibrated Q/DQ models.")
 @click.option(
     "--format",
     "fmt",
@@ -103,7 +117,9 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
 )
 def export(
     model,
-    precision,
+    want_fp32,
+    want_fp16,
+    want_int8,
     fmt,
     profile,
     output,
@@ -131,6 +147,7 @@ def export(
     then, with --format engine, <stem>.<precision>.engine + .engine.json. Existing
     variants are reused only if made from the same FP32 file with the same settings.
     """
+    precision = _one_precision(want_fp32, want_fp16, want_int8)
     if fmt == "triton" and model.suffix.lower() in (".engine", ".plan"):
         from mmnet_edge.export.triton_repo import write_triton_repository
 
