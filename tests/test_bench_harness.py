@@ -80,6 +80,16 @@ def test_bad_matrix_arguments_are_input_errors(models):
         plan_cases([onnx_path], ["ort"], ["fp32"], [0])
     with pytest.raises(InputError, match="bound"):
         RunSettings(iters=None, seconds=None)
+    with pytest.raises(InputError, match="no backends given"):
+        plan_cases([onnx_path], [], ["fp32"], [1])
+    with pytest.raises(InputError, match="more than once: onnxruntime"):
+        plan_cases([onnx_path], ["ort", "onnxruntime"], ["fp32"], [1])
+    with pytest.raises(InputError, match="more than once: int8"):
+        plan_cases([onnx_path], ["ort"], ["int8", "fp32", "int8"], [1])
+    with pytest.raises(InputError, match="no precisions given"):
+        plan_cases([onnx_path], ["ort"], [], [1])
+    with pytest.raises(InputError, match="batch sizes named more than once"):
+        plan_cases([onnx_path], ["ort"], ["fp32"], [2, 2])
     # a file kind that no requested backend runs is a skip with the reason, not a crash
     cases = plan_cases([ckpt], ["onnxruntime"], ["fp32"], [1])
     assert cases[0].status == "skipped" and "no onnx file" in cases[0].reason
@@ -163,6 +173,28 @@ def test_cli_seconds_bounds_the_run(models, tmp_path):
     # interleaved: every case got the same number of rounds (±1 for the last round)
     counts = {r["samples"] for r in ok}
     assert max(counts) - min(counts) <= 1
+
+
+def test_a_batch_that_cannot_fit_is_refused_before_anything_is_allocated(models, monkeypatch):
+    from mmnet_edge.bench import guards
+
+    _, onnx_path = models
+    with pytest.raises(InputError, match=r"use --batch \d+ or less"):
+        guards.check_batch_memory([1, 4096], 224, available=8 << 30)
+    guards.check_batch_memory([1, 64], 224, available=8 << 30)  # 1.6 GB of 5.6: fine
+    monkeypatch.setattr(guards, "available_memory", lambda: 1 << 30)
+    opened = []
+    monkeypatch.setattr("mmnet_edge.bench.harness.plan_cases", lambda *a, **k: opened.append(a))
+    res = CliRunner().invoke(
+        cli,
+        ["bench", str(onnx_path), "--backend", "ort", "--precision", "fp32", "--batch", "100000"],
+    )
+    # a typed error, which the console entry point prints as one line (exit code 1)
+    assert isinstance(res.exception, InputError)
+    assert "GiB of host memory" in str(res.exception) and "--batch" in str(res.exception)
+    assert opened == []  # refused before planning (and opening) any case
+    res = CliRunner().invoke(cli, ["bench", str(onnx_path), "--backend", "ort,onnxruntime"])
+    assert isinstance(res.exception, InputError) and "more than once" in str(res.exception)
 
 
 def test_stages_report_skipped_alignment_with_reason(models):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mmnet_edge.bench.guards import check_batch_memory
 from mmnet_edge.bench.harness import RunSettings, case_result, plan_cases, run_cases
 from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.errors import InputError
@@ -74,6 +75,7 @@ def run_benchmark(
     settings = settings or RunSettings()
     models = [Path(m) for m in models]
     meta = _metadata(models)
+    check_batch_memory([int(b) for b in batches], meta.input_size)  # before anything allocates
     exports = None
     if export_missing:
         from mmnet_edge.bench.cache import prepare_models

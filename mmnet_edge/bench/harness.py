@@ -98,15 +98,16 @@ def plan_cases(
     backend runs, where, and which file it opens comes from the runner classes' class data
     and the artefact table."""
     from mmnet_edge.artifacts.formats import RUN_PRECISIONS, container_of
+    from mmnet_edge.bench.guards import unique_list
     from mmnet_edge.runtime.loader import canonical_backend
 
     backends = [canonical_backend(b) for b in backends]
-    for p in precisions:
-        if p not in RUN_PRECISIONS:
-            raise InputError(f"unknown precision {p!r}; use {', '.join(RUN_PRECISIONS)}")
+    unique_list("backends", backends)
+    unique_list("precisions", list(precisions), RUN_PRECISIONS)
     for b in batches:
         if int(b) < 1:
             raise InputError(f"batch sizes must be ≥ 1, got {b}")
+    unique_list("batch sizes", [str(int(b)) for b in batches])
     cuda = _cuda()
     device = device or ("cuda" if cuda else "cpu")
     by_kind: dict[str, Path] = {}
