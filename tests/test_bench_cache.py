@@ -95,6 +95,23 @@ def test_checkpoint_alone_benchmarks_every_backend_and_reuses_the_cache(tiny_che
     assert {p.name: p.stat().st_mtime_ns for p in d.glob("*.onnx")} == mtimes
     assert {(r["backend"], r["precision"]) for r in rep2["results"] if r["status"] == "ok"} == ok
 
+    # a truncated file and one quantized for another target are re-exported, not used
+    cpu, trt = d / "model.int8-cpu.onnx", d / "model.int8.onnx"
+    trt.write_bytes(cpu.read_bytes())  # the CPU target's file under the TensorRT name
+    cpu.write_bytes(cpu.read_bytes()[:1000])
+    said: list[str] = []
+    res = bench_cache.prepare_models(
+        [tiny_checkpoint], ["onnxruntime"], ["int8"], cache, on_message=said.append
+    )
+    assert not res.reused and any("model.int8.onnx" in m and "re-exporting" in m for m in said)
+    assert "model.int8-cpu.onnx" in said[0]
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+
+    assert read_onnx_metadata(trt).extra["int8_target"] == "tensorrt"
+    assert read_onnx_metadata(cpu).extra["int8_target"] == "cpu"
+    again = bench_cache.prepare_models([tiny_checkpoint], ["onnxruntime"], ["int8"], cache)
+    assert again.reused
+
 
 def test_cache_location_and_when_it_applies(tiny_checkpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("MMNET_EDGE_CACHE", str(tmp_path / "env"))

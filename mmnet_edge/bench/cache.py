@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmnet_edge.artifacts.formats import container_of, variant_path
+from mmnet_edge.artifacts.formats import INT8_TARGETS, container_of
 from mmnet_edge.artifacts.metadata_io import file_sha256
 
 #: backends that need an ONNX file
@@ -97,15 +97,12 @@ def prepare_models(
         else f"{Path(calib).name}"
     )
     onnx = directory / "model.onnx"
-    files = [onnx] + (
-        [variant_path(onnx, f) for f in ("onnx-int8", "onnx-int8-cpu", "onnx-int8-openvino")]
-        if int8
-        else []
-    )
+    files = [onnx] + ([t.path_for(onnx) for t in INT8_TARGETS] if int8 else [])
     have = _manifest(directory)
+    broken = [p.name for p in files if not _belongs(p, sha, onnx)] if have else []
     reusable = (
         have.get("checkpoint_sha256") == sha
-        and all(p.is_file() for p in files)
+        and not broken
         and (
             not int8
             or (have.get("calib") == calib_key and have.get("calib_method") == calib_method)
@@ -113,6 +110,11 @@ def prepare_models(
     )
     names = ", ".join(p.name for p in files)
     say = on_message or (lambda _m: None)
+    if broken and have.get("checkpoint_sha256") == sha:
+        say(
+            f"cached {', '.join(broken)} in {directory} missing, unreadable or not made from "
+            f"{ckpt.name}: re-exporting"
+        )
     if reusable:
         msg = f"using cached exports of {ckpt.name} (sha256 {sha[:16]}…) in {directory}: {names}"
         say(msg)
@@ -140,6 +142,27 @@ def prepare_models(
         )
     )
     return CacheResult([*models, onnx], directory, False, written, calib_txt if int8 else None, msg)
+
+
+def _belongs(path: Path, checkpoint_sha: str, onnx: Path) -> bool:
+    """``path`` is a readable export of this checkpoint: the FP32 file records the
+    checkpoint's SHA-256; an INT8 file records the FP32 file's and the target its name says."""
+    from mmnet_edge.artifacts.formats import format_of
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+
+    if not path.is_file():
+        return False
+    try:
+        meta = read_onnx_metadata(path)
+    except Exception:  # noqa: BLE001 - truncated or not ONNX: not ours
+        return False
+    if path == onnx:
+        return meta.source_checkpoint_sha256 == checkpoint_sha
+    fmt = format_of(path)
+    return (
+        meta.extra.get("source_onnx_sha256") == file_sha256(onnx)
+        and meta.extra.get("int8_target") == fmt.target
+    )
 
 
 def _export(
