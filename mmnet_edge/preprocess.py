@@ -114,3 +114,10 @@ def check_pair_tensors(onset: np.ndarray, apex: np.ndarray, size: int) -> None:
             )
     if onset.shape != apex.shape:
         raise InputError(f"onset {onset.shape} and apex {apex.shape} shapes differ")
+    for name, t in (("onset", onset), ("apex", apex)):
+        if not np.isfinite(t).all():
+            bad = np.argwhere(~np.isfinite(t).reshape(t.shape[0], -1).all(1)).ravel()
+            raise InputError(
+                f"{name} tensor contains NaN/Inf (pair(s) {bad[:5].tolist()}): the input, not "
+                "the model, is broken — check the frames and the preprocessing that made it"
+            )

@@ -210,6 +210,34 @@ def test_caller_supplied_box_and_landmarks_need_no_detector(photo, aligner):
         plain.fit(photo, "rgb", box=(10, 10, 0, 5))
 
 
+def test_a_caller_face_outside_or_degenerate_for_the_image_is_refused(photo, aligner):
+    """Issue 23: a box off the image used to give a confident prediction from stretched edge
+    pixels. What a detector returns on a real photo passes the same checks."""
+    face = aligner.fit(photo, "rgb").face  # the detector's own result, checked too
+    plain = Aligner(detector=None, output_size=112)
+    h, w = photo.shape[:2]
+    x, y, bw, bh = face.box
+    plain.fit(photo, "rgb", box=face.box)
+    plain.fit(photo, "rgb", box=(w - bw * 0.6, y, bw, bh))  # 60 % inside: a face at the edge
+    cases = {
+        "outside the image": (w + 50, y, bw, bh),  # entirely to the right
+        "% outside": (-bw * 0.8, y, bw, bh),  # 80 % off the left edge
+        "smaller than": (x, y, 3, 3),
+        "over 3× the image": (0, 0, 10 * w, 10 * h),
+    }
+    for match, box in cases.items():
+        with pytest.raises(InputError, match=match.replace("×", ".")):
+            plain.fit(photo, "rgb", box=box)
+    off = face.landmarks.copy()
+    off[:, 0] += 3 * w
+    with pytest.raises(InputError, match="outside the"):
+        plain.fit(photo, "rgb", landmarks=off)
+    same_eyes = face.landmarks.copy()
+    same_eyes[1] = same_eyes[0] + 0.5
+    with pytest.raises(InputError, match="degenerate"):
+        plain.fit(photo, "rgb", landmarks=same_eyes)
+
+
 def test_caller_supplied_detector_drives_a_stream(photo, aligner):
     """A robot's own face tracker feeds the stream aligner; no model file involved."""
     face = aligner.fit(photo, "rgb").face

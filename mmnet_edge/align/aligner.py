@@ -50,6 +50,56 @@ _VIEW_PERTURBATIONS = (
 )
 
 
+#: a caller's face box must lie at least this much inside the image (a detector's box at
+#: the frame edge is ~70–90 % inside; less means the crop would be stretched edge pixels)
+MIN_BOX_INSIDE = 0.5
+#: shorter box side below this (px) holds too little face to upsample to the model's input
+MIN_FACE_PX = 12
+#: a box larger than this many times the image's longer side is not a face in this image
+MAX_BOX_TO_IMAGE = 3.0
+#: landmarks may fall this far outside the image (a fraction of its longer side)
+LANDMARK_MARGIN = 0.1
+#: eyes closer than this (px) give no usable rotation or scale
+MIN_EYE_DISTANCE_PX = 2.0
+
+
+def check_face_in_image(face: Any, shape: tuple[int, ...]) -> None:
+    """Refuse a caller-given box/landmarks that do not describe a face in this image (an
+    :class:`InputError` saying what is wrong): mostly outside it, tiny, far larger than
+    it, landmarks off the image, or eyes on top of each other."""
+    h, w = int(shape[0]), int(shape[1])
+    x, y, bw, bh = (float(v) for v in face.box)
+    where = f"face box (x={x:g}, y={y:g}, w={bw:g}, h={bh:g}) for a {w}×{h} image"
+    if min(bw, bh) < MIN_FACE_PX:
+        raise InputError(f"{where} is smaller than {MIN_FACE_PX} px: too little face to align")
+    if max(bw, bh) > MAX_BOX_TO_IMAGE * max(w, h):
+        raise InputError(f"{where} is over {MAX_BOX_TO_IMAGE:g}× the image: not a face in it")
+    ix = max(0.0, min(x + bw, w) - max(x, 0.0))
+    iy = max(0.0, min(y + bh, h) - max(y, 0.0))
+    inside = ix * iy / (bw * bh)
+    if inside < MIN_BOX_INSIDE:
+        raise InputError(
+            f"{where} lies {1 - inside:.0%} outside the image (at most "
+            f"{1 - MIN_BOX_INSIDE:.0%} may): pass box/landmarks in this frame's pixel "
+            "coordinates, or let the detector find the face"
+        )
+    lm = np.asarray(face.landmarks, np.float64)
+    if len(lm):
+        m = LANDMARK_MARGIN * max(w, h)
+        off = (lm[:, 0] < -m) | (lm[:, 0] > w + m) | (lm[:, 1] < -m) | (lm[:, 1] > h + m)
+        if off.any():
+            raise InputError(
+                f"{int(off.sum())} landmark(s) lie outside the {w}×{h} image (e.g. "
+                f"{lm[off][0].round(1).tolist()}): pass them in this frame's pixel coordinates"
+            )
+        if len(lm) >= 2 and float(np.linalg.norm(lm[1] - lm[0])) < MIN_EYE_DISTANCE_PX:
+            raise InputError(
+                f"landmarks are degenerate: the eyes are {float(np.linalg.norm(lm[1] - lm[0])):.2f}"
+                f" px apart (need ≥ {MIN_EYE_DISTANCE_PX:g}); pass right eye, left eye, nose "
+                "tip, right and left mouth corner, in that order"
+            )
+
+
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (scale, rotation, translation) mapping ``src`` to ``dst``.
 
@@ -308,7 +358,10 @@ class Aligner:
         rgb = as_rgb_uint8(image, color, "reference frame")
         if landmarks is not None or box is not None:
             face = face_from(box, landmarks)
-        elif face is None:
+            check_face_in_image(face, rgb.shape)
+        elif face is not None:
+            check_face_in_image(face, rgb.shape)
+        else:
             face = self.detect(rgb, "rgb")
         if face.landmarks.shape[0] >= 5:
             m = similarity_transform(face.landmarks[:5], self.template)

@@ -66,3 +66,22 @@ def test_non_finite_logits_never_become_a_label(tiny_onnx, tmp_path):
             rt.predict_batch([(on, on), (on, on)])
         with pytest.raises(NonFiniteOutputError):
             rt.predict_clip([on, on, on])
+
+
+def test_a_nan_input_tensor_is_an_input_error_not_corrupt_weights(tiny_onnx):
+    """A NaN in the caller's tensor used to surface as non-finite logits ("the weights may be
+    corrupt"): the input is named instead, before the backend runs."""
+    from mmnet_edge.errors import InputError
+    from mmnet_edge.runtime.loader import open_runner
+
+    rng = np.random.default_rng(0)
+    on = rng.standard_normal((2, 3, 112, 112)).astype(np.float32)
+    ap = on.copy()
+    ap[1, 0, 5, 5] = np.nan
+    with open_runner(tiny_onnx, backend="onnxruntime") as r:
+        with pytest.raises(InputError, match=r"apex tensor contains NaN/Inf \(pair\(s\) \[1\]\)"):
+            r.run(on, ap)
+        on[0, 2, 0, 0] = np.inf
+        with pytest.raises(InputError, match="onset tensor contains NaN/Inf"):
+            r.run(on, on)
+        assert np.isfinite(r.run(ap[:1], ap[:1])).all()  # the good pair still runs
