@@ -56,6 +56,29 @@ def as_rgb_uint8(image: np.ndarray, color: ColorOrder = "bgr", name: str = "imag
     return np.ascontiguousarray(image)
 
 
+def is_grey(rgb: np.ndarray) -> bool:
+    """True when an H×W×3 image carries no colour (all three channels equal): a grey frame,
+    whether it came as H×W, H×W×1, or a grey file decoded to three channels. Checked on
+    every 4th pixel of every 4th row (a colour photo differs almost everywhere)."""
+    sub = rgb[::4, ::4]
+    return bool((sub[..., 0] == sub[..., 1]).all() and (sub[..., 1] == sub[..., 2]).all())
+
+
+def check_same_kind(frames: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    """Frames that are compared (onset and apex, a clip) must all be colour or all grey:
+    apex − onset across a colour and a grey frame is colour, not motion. Applied alike to
+    files, arrays, serve requests and clips (a stream restarts instead: stream.py)."""
+    kinds = [is_grey(f) for f in frames]
+    if len(set(kinds)) > 1:
+        grey = [n for n, k in zip(names, kinds) if k]
+        colour = [n for n, k in zip(names, kinds) if not k]
+        raise InputError(
+            f"{', '.join(grey[:3])} grey but {', '.join(colour[:3])} colour: frames that are "
+            "compared must come from one camera mode; convert all of them to grey (or use "
+            "colour frames throughout)"
+        )
+
+
 def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     """Resize to ``size×size`` (area filter when shrinking, bilinear when enlarging)."""
     h, w = image.shape[:2]

@@ -18,7 +18,7 @@ import numpy as np
 
 from mmnet_edge.errors import InputError
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, to_tensor
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, check_same_kind, to_tensor
 from mmnet_edge.runtime.prediction import ClipPrediction, Prediction, postprocess
 
 __all__ = ["ClipPrediction", "Prediction", "Runtime"]
@@ -35,11 +35,6 @@ def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarr
     if not isinstance(image, np.ndarray):
         raise InputError(f"{name}: expected an image array or a path, got {type(image).__name__}")
     return image, color
-
-
-def channels(image: np.ndarray) -> int:
-    """Channel count of an H×W or H×W×C image."""
-    return 1 if image.ndim == 2 else int(image.shape[2])
 
 
 class Runtime:
@@ -122,11 +117,7 @@ class Runtime:
                 f"onset {on_rgb.shape[:2]} and apex {ap_rgb.shape[:2]} sizes differ: both frames "
                 "must come from the same camera/crop"
             )
-        if channels(on) != channels(ap):
-            raise InputError(
-                f"onset has {channels(on)} channel(s), apex {channels(ap)}: the channels differ; "
-                "both frames must come from the same camera (convert both to one format)"
-            )
+        check_same_kind([on_rgb, ap_rgb], ["onset", "apex"])
         t1 = time.perf_counter()
         box = None
         if self.align:

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from mmnet_edge.errors import InputError
-from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, is_grey
 
 _WORK_SIZE = 64  # motion is measured on small grey crops: cheap and robust to noise
 
@@ -45,6 +46,38 @@ def motion_between(reference: np.ndarray, frame: np.ndarray, grid: int = 8) -> f
     diff -= float(diff.mean())
     blocks = cv2.resize(np.abs(diff), (grid, grid), interpolation=cv2.INTER_AREA)
     return float(blocks.max() - np.median(blocks))
+
+
+def check_int_option(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """An integer option in [low, high] (bools and non-integers refused), else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+        raise InputError(f"{name} must be {bound}, got {value}")
+    return int(value)
+
+
+def check_float_option(
+    name: str, value: Any, low: float, high: float | None = None, low_open: bool = False
+) -> float:
+    """A finite number in [low, high] (``low_open``: above ``low``), else InputError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not np.isfinite(v):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if (v <= low if low_open else v < low) or (high is not None and v > high):
+        lo = f"> {low:g}" if low_open else f"≥ {low:g}"
+        raise InputError(
+            f"{name} must be {lo}" + (f" and ≤ {high:g}" if high else "") + f", got {v:g}"
+        )
+    return v
+
+
+#: the widest moving average over the motion curve: wider flattens the apex away
+MAX_SMOOTHING = 31
 
 
 def smooth(curve: np.ndarray, window: int = 3) -> np.ndarray:
@@ -108,6 +141,7 @@ class ClipFrames:
                 f"a clip is a list of frames, a video path or a folder, not {type(source).__name__}"
             )
         self._shape: tuple[int, ...] | None = None
+        self._grey: bool | None = None
 
     def _raw(self) -> Iterator[np.ndarray]:
         if self._video is not None:
@@ -124,15 +158,23 @@ class ClipFrames:
             yield from self._frames
 
     def _check(self, index: int, frame: np.ndarray) -> np.ndarray:
-        shape = getattr(frame, "shape", None)
+        rgb = as_rgb_uint8(frame, self.color, f"frame {index}")
+        grey = is_grey(rgb)
         if self._shape is None:
-            self._shape = shape
-        elif shape != self._shape:
+            self._shape, self._grey = rgb.shape, grey
+        elif rgb.shape != self._shape:
             raise InputError(
-                f"frame {index} has shape {shape}, frame 0 {self._shape}: all frames of a clip "
-                "must have one size and channel count (one camera)"
+                f"frame {index} is {rgb.shape[1]}×{rgb.shape[0]}, frame 0 "
+                f"{self._shape[1]}×{self._shape[0]}: all frames of a clip must have one size "
+                "(one camera)"
             )
-        return as_rgb_uint8(frame, self.color, f"frame {index}")
+        elif grey != self._grey:
+            raise InputError(
+                f"frame {index} is {'grey' if grey else 'colour'} but frame 0 is "
+                f"{'grey' if self._grey else 'colour'}: frames that are compared must come "
+                "from one camera mode; convert all of them to grey (or use colour throughout)"
+            )
+        return rgb
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for i, frame in enumerate(self._raw()):
@@ -187,8 +229,8 @@ def spot_clip(
     aligner's warp with the transform fitted on the onset); ``None`` uses frames as given.
     Memory: one frame at a time, one motion value per frame, the onset and apex crops.
     """
-    if onset_index < 0:
-        raise InputError(f"onset_index {onset_index} is negative")
+    onset_index = check_int_option("onset_index", onset_index, 0)
+    smoothing = check_int_option("smoothing", smoothing, 1, MAX_SMOOTHING)
     known = clip.known_length()
     if known is not None and known < 2:
         raise InputError(f"a clip needs at least two frames, got {known}")

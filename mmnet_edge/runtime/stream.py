@@ -11,12 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, is_grey
 from mmnet_edge.runtime.prediction import ClipPrediction
-from mmnet_edge.runtime.spotting import motion_between, motion_signature
+from mmnet_edge.runtime.spotting import (
+    check_float_option,
+    check_int_option,
+    motion_between,
+    motion_signature,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mmnet_edge.runtime.runtime import Runtime
+
+
+#: frames a stream may hold (memory: one aligned crop each; 10 s at 60 fps)
+MAX_WINDOW = 600
 
 
 class StreamPredictor:
@@ -37,12 +46,11 @@ class StreamPredictor:
         release: float = 0.5,
         color: ColorOrder | None = None,
     ) -> None:
-        if window < 3:
-            raise ValueError("window must hold at least 3 frames")
         self.runtime = runtime
-        self.window = window
-        self.threshold = threshold
-        self.release = release
+        # typed errors naming the option and its range, before any frame is held
+        self.window = check_int_option("window", window, 3, MAX_WINDOW)
+        self.threshold = check_float_option("threshold", threshold, 0.0, low_open=True)
+        self.release = check_float_option("release", release, 0.0, 1.0, low_open=True)
         self.color: ColorOrder = color or runtime.color
         self._frames: deque[tuple[int, np.ndarray, float]] = deque(maxlen=window)
         self._onset: tuple[int, np.ndarray, np.ndarray] | None = None
@@ -63,11 +71,13 @@ class StreamPredictor:
 
     def _aligned(self, frame: np.ndarray) -> np.ndarray:
         rgb = as_rgb_uint8(frame, self.color, "frame")
-        if self._frame_shape is not None and rgb.shape != self._frame_shape:
-            # the camera changed resolution: the fitted transform and the onset no longer
-            # apply; start over from this frame (a re-fit), never compare across sizes
+        kind = (rgb.shape, is_grey(rgb))
+        if self._frame_shape is not None and kind != self._frame_shape:
+            # the camera changed resolution, or switched between colour and grey (IR night
+            # mode): the fitted transform and the onset no longer apply; start over from this
+            # frame (a re-fit), never compare across sizes or modes (clips and pairs refuse)
             self.reset()
-        self._frame_shape = rgb.shape
+        self._frame_shape = kind
         if not self.runtime.align:
             return rgb
         if self._transform is None:

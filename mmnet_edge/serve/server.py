@@ -348,7 +348,7 @@ class MMNetServer:
         both frames, the metadata's preprocessing), with this instance's own aligner.
         """
         from mmnet_edge.io import decode_image
-        from mmnet_edge.preprocess import as_rgb_uint8
+        from mmnet_edge.preprocess import as_rgb_uint8, check_same_kind
 
         frames = []
         for which in ("onset", "apex"):
@@ -368,6 +368,7 @@ class MMNetServer:
                 f"onset {on.shape[:2]} and apex {ap.shape[:2]} sizes differ: both frames must "
                 "come from the same camera/crop"
             )
+        check_same_kind([on, ap], ["onset", "apex"])
         box = None
         if aligner is not None:
             pair = aligner.align_pair(on, ap, color="rgb")

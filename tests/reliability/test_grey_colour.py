@@ -1,0 +1,98 @@
+"""Colour and grey frames are handled alike whatever the input path (issue 23): a pair or
+clip that mixes them is refused — from files, arrays and clips (and serve, which calls the
+same check) — while grey given as H×W, H×W×1 or a grey file is one and the same input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mmnet_edge import Runtime
+from mmnet_edge.errors import InputError
+from mmnet_edge.preprocess import check_same_kind, is_grey
+
+
+@pytest.fixture()
+def frames(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 255, (112, 112, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "c.png"), colour)
+    cv2.imwrite(str(tmp_path / "g.png"), grey)
+    return colour, grey, tmp_path
+
+
+def test_a_colour_grey_pair_is_refused_from_files_and_arrays_alike(tiny_onnx, frames):
+    colour, grey, d = frames
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        for on, ap in (
+            (colour, grey),
+            (colour, grey[:, :, None]),
+            (str(d / "c.png"), str(d / "g.png")),  # the grey file decodes to 3 equal channels
+            (colour, cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)),
+        ):
+            with pytest.raises(InputError, match="apex grey but onset colour"):
+                rt.predict(on, ap)
+        with pytest.raises(InputError, match="frame 2 is grey but frame 0 is colour"):
+            rt.predict_clip([colour, colour, grey, colour])
+        # grey in every form is the same input
+        a = rt.predict(grey, grey).logits
+        b = rt.predict(grey[:, :, None], str(d / "g.png")).logits
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_a_stream_restarts_when_the_camera_switches_to_grey(tiny_onnx, frames):
+    colour, grey, _ = frames
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        s = rt.stream(window=8)
+        for _ in range(3):
+            s.push(colour)
+        held = s.buffered
+        assert held >= 2
+        s.push(grey)  # IR night mode: no pair may span the switch
+        assert s.buffered < held and s.buffered <= 1  # started over from the grey frame
+
+
+def test_the_check_itself():
+    rng = np.random.default_rng(1)
+    colour = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    grey = np.repeat(colour[:, :, :1], 3, axis=2)
+    assert is_grey(grey) and not is_grey(colour)
+    check_same_kind([grey, grey], ["onset", "apex"])
+    with pytest.raises(InputError, match="onset grey but apex colour"):
+        check_same_kind([grey, colour], ["onset", "apex"])
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"window": 2}, "window must be between 3"),
+        ({"window": 10**6}, "window must be between 3 and 600"),
+        ({"window": 7.5}, "window must be an integer"),
+        ({"threshold": float("nan")}, "threshold must be a finite number"),
+        ({"threshold": 0}, "threshold must be > 0"),
+        ({"release": 1.5}, "release must be > 0 and ≤ 1"),
+        ({"release": "x"}, "release must be a number"),
+    ],
+)
+def test_stream_options_are_checked_when_made(tiny_onnx, options, match):
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        with pytest.raises(InputError, match=match):
+            rt.stream(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"smoothing": 0}, "smoothing must be between 1"),
+        ({"smoothing": 99}, "smoothing must be between 1 and 31"),
+        ({"onset_index": -1}, "onset_index must be ≥ 0"),
+        ({"onset_index": 1.0}, "onset_index must be an integer"),
+    ],
+)
+def test_clip_options_are_checked(tiny_onnx, frames, options, match):
+    colour = frames[0]
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        with pytest.raises(InputError, match=match):
+            rt.predict_clip([colour] * 4, **options)
