@@ -89,4 +89,10 @@ def predict(
     console.print(table)
     if "apex_index" in result:
         console.print(f"onset frame {result['onset_index']}, apex frame {result['apex_index']}")
+        if result.get("partial"):
+            console.print(
+                f"[yellow]partial video: {result['frames_analysed']} of the "
+                f"{result['frames_declared']} frames its container declares were decoded; the "
+                "rest is not in this result[/]"
+            )
     console.print("timings (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in pred.timings_ms.items()))

@@ -14,6 +14,7 @@ from mmnet_edge.io.images import (
 )
 from mmnet_edge.io.video import (
     VIDEO_SUFFIXES,
+    PartialVideoWarning,
     count_frames,
     is_video_path,
     iter_video,
@@ -23,6 +24,7 @@ from mmnet_edge.io.video import (
 __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
+    "PartialVideoWarning",
     "count_frames",
     "decode_image",
     "is_image_path",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePath
+from typing import Any
 
 import cv2
 import numpy as np
@@ -30,8 +32,27 @@ def is_video_path(path: str | os.PathLike[str]) -> bool:
     return p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
 
 
-def iter_video(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """Frames (H×W×3 BGR ``uint8``) of a video file, one at a time."""
+class PartialVideoWarning(UserWarning):
+    """A video stopped decoding before the frame count its container declares."""
+
+
+def is_partial(decoded: int, declared: int | None) -> bool:
+    """Fewer frames decoded than declared, beyond the 2 % (+1) by which containers'
+    estimates (duration × fps) can be off."""
+    return declared is not None and decoded < declared * 0.98 - 1
+
+
+def iter_video(
+    path: str | os.PathLike[str],
+    max_frames: int | None = None,
+    report: dict[str, Any] | None = None,
+) -> Iterator[np.ndarray]:
+    """Frames (H×W×3 BGR ``uint8``) of a video file, one at a time.
+
+    A video that stops decoding early (a truncated or damaged tail) is not passed off as a
+    short one: a :class:`PartialVideoWarning` names both counts, and ``report`` (a dict the
+    caller passes) receives ``decoded``, ``declared`` and ``partial``. No decodable frame at
+    all is an :class:`InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"video not found: {path}")
@@ -39,6 +60,7 @@ def iter_video(path: str | os.PathLike[str], max_frames: int | None = None) -> I
     try:
         if not cap.isOpened():
             raise InputError(f"{path}: cannot open video (unknown codec or corrupt file)")
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
         n = 0
         while max_frames is None or n < max_frames:
             ok, frame = cap.read()
@@ -48,6 +70,17 @@ def iter_video(path: str | os.PathLike[str], max_frames: int | None = None) -> I
             yield frame
         if n == 0:
             raise InputError(f"{path}: no frame could be decoded (corrupt or unsupported video)")
+        stopped_early = max_frames is None or n < max_frames
+        partial = stopped_early and is_partial(n, declared)
+        if report is not None:
+            report.update(decoded=n, declared=declared, partial=partial)
+        if partial:
+            warnings.warn(
+                f"{path.name}: decoded {n} of the {declared} frames its container declares "
+                "(a truncated or damaged file?); the rest is missing from the result",
+                PartialVideoWarning,
+                stacklevel=2,
+            )
     finally:
         cap.release()
 
@@ -77,4 +110,12 @@ def count_frames(path: str | os.PathLike[str]) -> int | None:
     return n if n > 0 else None
 
 
-__all__ = ["VIDEO_SUFFIXES", "count_frames", "is_video_path", "iter_video", "read_video"]
+__all__ = [
+    "VIDEO_SUFFIXES",
+    "PartialVideoWarning",
+    "count_frames",
+    "is_partial",
+    "is_video_path",
+    "iter_video",
+    "read_video",
+]

@@ -44,6 +44,10 @@ class ClipPrediction(Prediction):
     apex_index: int = 0
     motion: list[float] = field(default_factory=list)
     frames_analysed: int = 0
+    #: a video's frame count as its container declares it (None: not a video / not said)
+    frames_declared: int | None = None
+    #: the video stopped decoding before ``frames_declared`` (the result covers only the rest)
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -52,6 +56,8 @@ class ClipPrediction(Prediction):
             apex_index=self.apex_index,
             motion=self.motion,
             frames_analysed=self.frames_analysed,
+            frames_declared=self.frames_declared,
+            partial=self.partial,
         )
         return d
 

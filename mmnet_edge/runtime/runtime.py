@@ -275,6 +275,8 @@ class Runtime:
             apex_index=spot.apex_index,
             motion=[float(v) for v in spot.curve],
             frames_analysed=spot.frames,
+            frames_declared=clip.decode_report.get("declared"),
+            partial=bool(clip.decode_report.get("partial")),
         )
 
     def stream(self, **options: Any) -> Any:

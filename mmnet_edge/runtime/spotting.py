@@ -142,12 +142,14 @@ class ClipFrames:
             )
         self._shape: tuple[int, ...] | None = None
         self._grey: bool | None = None
+        #: a video's last full pass: decoded / declared frame counts, partial (io.iter_video)
+        self.decode_report: dict[str, Any] = {}
 
     def _raw(self) -> Iterator[np.ndarray]:
         if self._video is not None:
             from mmnet_edge.io import iter_video
 
-            yield from iter_video(self._video)
+            yield from iter_video(self._video, report=self.decode_report)
         elif self._files is not None:
             from mmnet_edge.io import read_image
 

@@ -87,33 +87,47 @@ def test_folder_of_frames_and_onset_index(tiny_onnx, tmp_path):
     assert res.motion[5] == 0.0
 
 
+_RNG = np.random.default_rng(7)
+_COLOUR48 = _RNG.integers(0, 255, (48, 48, 3), dtype=np.uint8)
+_COLOUR60 = _RNG.integers(0, 255, (60, 60, 3), dtype=np.uint8)
+
+
 @pytest.mark.parametrize(
     ("case", "second", "phrase"),
     [
-        ("smaller", np.zeros((40, 48, 3), np.uint8), "one size and channel count"),
-        ("grey", np.zeros((48, 48), np.uint8), "one size and channel count"),
-        ("rgba", np.zeros((48, 48, 4), np.uint8), "one size and channel count"),
+        ("smaller", np.zeros((40, 48, 3), np.uint8), "one size"),
+        ("grey", np.zeros((48, 48), np.uint8), "frame 2 is grey but frame 0 is colour"),
     ],
 )
 def test_clip_frames_must_match(tiny_onnx, case, second, phrase):
-    first = np.zeros((48, 48, 3), np.uint8)
     with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
         with pytest.raises(InputError, match=phrase):
-            rt.predict_clip([first, first, second])
+            rt.predict_clip([_COLOUR48, _COLOUR48, second])
 
 
 @pytest.mark.parametrize(
     ("case", "onset", "apex", "phrase"),
     [
         ("size", np.zeros((60, 60, 3), np.uint8), np.zeros((50, 60, 3), np.uint8), "sizes"),
-        ("grey vs colour", np.zeros((60, 60), np.uint8), np.zeros((60, 60, 3), np.uint8), "chan"),
-        ("rgba vs rgb", np.zeros((60, 60, 4), np.uint8), np.zeros((60, 60, 3), np.uint8), "chan"),
+        ("grey vs colour", np.zeros((60, 60), np.uint8), _COLOUR60, "onset grey but apex colour"),
     ],
 )
-def test_pair_frames_must_match_in_size_and_channels(tiny_onnx, case, onset, apex, phrase):
+def test_pair_frames_must_match_in_size_and_camera_mode(tiny_onnx, case, onset, apex, phrase):
     with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
         with pytest.raises(InputError, match=phrase):
             rt.predict(onset, apex)
+
+
+def test_alpha_is_dropped_alike_in_pairs_and_clips(tiny_onnx):
+    """RGBA next to RGB is the same camera (a PNG with alpha next to a JPEG): accepted."""
+    import cv2
+
+    rgba = cv2.cvtColor(_COLOUR60, cv2.COLOR_BGR2BGRA)
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        a = rt.predict(rgba, _COLOUR60).logits
+        b = rt.predict(_COLOUR60, _COLOUR60).logits
+        np.testing.assert_allclose(a, b, atol=1e-6)
+        rt.predict_clip([_COLOUR60, rgba, _COLOUR60])
 
 
 def test_clip_errors_are_typed(tiny_onnx, tmp_path):

@@ -1,4 +1,4 @@
-"""Colour and grey frames are handled alike whatever the input path (issue 23): a pair or
+"""Inputs handled alike whatever the path (issue 23). Colour and grey: a pair or
 clip that mixes them is refused — from files, arrays and clips (and serve, which calls the
 same check) — while grey given as H×W, H×W×1 or a grey file is one and the same input."""
 
@@ -96,3 +96,31 @@ def test_clip_options_are_checked(tiny_onnx, frames, options, match):
     with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
         with pytest.raises(InputError, match=match):
             rt.predict_clip([colour] * 4, **options)
+
+
+def test_a_truncated_video_is_reported_partial_not_passed_off_as_short(tiny_onnx, tmp_path):
+    from mmnet_edge.io import PartialVideoWarning, iter_video
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (112, 112))
+    for _ in range(60):
+        w.write(rng.integers(0, 255, (112, 112, 3), dtype=np.uint8))
+    w.release()
+    whole = {}
+    assert len(list(iter_video(path, report=whole))) == 60 and whole["partial"] is False
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    report: dict = {}
+    with pytest.warns(PartialVideoWarning, match="decoded \\d+ of the 60 frames"):
+        n = len(list(iter_video(cut, report=report)))
+    assert 2 <= n < 50 and report == {"decoded": n, "declared": 60, "partial": True}
+    with Runtime(tiny_onnx, backend="onnxruntime", align=False) as rt:
+        with pytest.warns(PartialVideoWarning):
+            pred = rt.predict_clip(str(cut))
+    assert pred.partial and pred.frames_declared == 60 and pred.frames_analysed == n
+    assert pred.to_dict()["partial"] is True
+    empty = tmp_path / "empty.avi"
+    empty.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(InputError):
+        list(iter_video(empty))
