@@ -72,6 +72,32 @@ def _same_checkpoints(a: Path, b: Path, names: list[str]) -> None:
 
 
 @pytest.mark.slow
+def test_default_settings_give_bit_identical_weights_in_process_and_on_ray(
+    tmp_path: Path, local_ray: object
+) -> None:
+    """Issue 23: at default settings (no --threads, no --cpus-per-fold) every fold and the
+    final model train at one thread count on both executors, read back inside each fold and
+    recorded, so the weights are bit-identical (they differ across thread counts)."""
+    from mmnet_edge.train.executors import fold_threads
+
+    cfg = replace(BASE, threads=None, final_model=True, max_folds=2)
+    here = train(replace(cfg, output=tmp_path / "here"))
+    there = train(replace(cfg, output=tmp_path / "ray", executor="ray"))
+    names = [f.name for f in here.folds]
+    _same_checkpoints(tmp_path / "here", tmp_path / "ray", names)
+    a = load_file(str(tmp_path / "here" / "model.safetensors"))
+    b = load_file(str(tmp_path / "ray" / "model.safetensors"))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=f"final model: {k}")
+    want = fold_threads(cfg)
+    for res in (here, there):
+        assert [f.threads for f in res.folds] == [want] * len(names)
+        env = res.report["environment"]
+        assert env["fold_threads"] == [want] and env["final_model_threads"] == want
+    assert torch.get_num_threads() == 1  # this process's own setting was restored
+
+
+@pytest.mark.slow
 def test_ray_folds_equal_in_process_and_resume(tmp_path: Path, local_ray: object) -> None:
     here = train(replace(BASE, output=tmp_path / "here"))
     # an interrupted Ray run: only the first two folds finished …

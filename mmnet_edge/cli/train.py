@@ -125,7 +125,13 @@ def _defaults(field: str) -> str:
 @click.option(
     "--workers", type=NON_NEGATIVE_INT, default=0, show_default=True, help="DataLoader workers."
 )
-@click.option("--threads", type=POSITIVE_INT, default=None, help="torch CPU threads.")
+@click.option(
+    "--threads",
+    type=POSITIVE_INT,
+    default=None,
+    help="torch CPU threads per fold, the same on every executor [default: 2, or 1 on a "
+    "1-CPU machine]; fold weights are bit-identical across executors at one thread count.",
+)
 @click.option(
     "--synthetic-subjects", type=POSITIVE_INT, default=None, help="Synthetic set: subjects."
 )
@@ -148,7 +154,12 @@ def _defaults(field: str) -> str:
 )
 @click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT [local Ray].")
 @click.option("--gpus-per-fold", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True)
-@click.option("--cpus-per-fold", type=POSITIVE_FLOAT, default=1.0, show_default=True)
+@click.option(
+    "--cpus-per-fold",
+    type=POSITIVE_FLOAT,
+    default=None,
+    help="CPUs each Ray fold task asks for [default: its --threads].",
+)
 @click.option("--seeds", default=None, help="Sweep seeds, e.g. 0,1,2 (summary: mean ± std).")
 @click.option(
     "--grid",
@@ -228,7 +239,7 @@ def train(**o: object) -> None:
         executor=str(o["executor"]),
         address=o["address"],  # type: ignore[arg-type]
         gpus_per_fold=float(o["gpus_per_fold"]),  # type: ignore[arg-type]
-        cpus_per_fold=float(o["cpus_per_fold"]),  # type: ignore[arg-type]
+        cpus_per_fold=o["cpus_per_fold"],  # type: ignore[arg-type]
         seeds=_seeds(o["seeds"]),  # type: ignore[arg-type]
         grid=load_grid(o["grid"]) if o["grid"] else (),  # type: ignore[arg-type]
     )

@@ -116,7 +116,7 @@ class TrainConfig:
     executor: str = "in-process"
     address: str | None = None
     gpus_per_fold: float = 0.0
-    cpus_per_fold: float = 1.0
+    cpus_per_fold: float | None = None
     seeds: tuple[int, ...] | None = None
     grid: tuple[dict[str, Any], ...] = ()
 
@@ -131,7 +131,7 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown executor {self.executor!r}; choose {' or '.join(EXECUTORS)}"
             )
-        if self.cpus_per_fold <= 0 or self.gpus_per_fold < 0:
+        if (self.cpus_per_fold is not None and self.cpus_per_fold <= 0) or self.gpus_per_fold < 0:
             raise ConfigError("--cpus-per-fold must be > 0 and --gpus-per-fold ≥ 0")
 
     def base_recipe_name(self) -> str:

@@ -41,7 +41,7 @@ from mmnet_edge.model import MMNetConfig
 from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
 from mmnet_edge.train.device import seed_everything, select_device
-from mmnet_edge.train.executors import FoldExecutor, make_executor
+from mmnet_edge.train.executors import FoldExecutor, fold_threads, make_executor, torch_threads
 from mmnet_edge.train.loop import fit, predict_samples
 from mmnet_edge.train.metrics import Metrics, compute_metrics
 from mmnet_edge.train.report import build_report, write_report
@@ -182,6 +182,7 @@ def _train_model(
 def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
     cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
     tf = time.perf_counter()
+    threads = torch.get_num_threads()  # what this fold really runs with (the executor set it)
     seed = fold_seed(cfg.seed, fold.name)
     model, epoch_preds = _train_model(
         cfg,
@@ -221,6 +222,7 @@ def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) ->
         checkpoint=str(ckpt_path.relative_to(out)),
         elapsed_s=round(time.perf_counter() - tf, 2),
         epoch_preds=epoch_preds or None,
+        threads=threads,
     )
 
 
@@ -379,11 +381,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     """
     if cfg.is_sweep:
         raise ConfigError("this config has seeds/grid: run it with mmnet_edge.train.sweep(cfg)")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
     executor = make_executor(cfg)
-    if cfg.threads:
-        if cfg.threads < 1:
-            raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
-        torch.set_num_threads(cfg.threads)
     plan = plan_run(cfg)
     run_plans([plan], executor, cfg.progress)
     return finish_run(plan)
@@ -406,9 +406,10 @@ def train_final(
             if read_metadata(path).training.get("fingerprint") == fp:
                 return path
     seed = fold_seed(cfg.seed, "__final__")
-    model, _ = _train_model(
-        cfg, recipe, mcfg, ds.samples, device, seed, "final model (all subjects)", cfg.progress
-    )
+    with torch_threads(fold_threads(cfg)):  # as every fold, whatever executor ran them
+        model, _ = _train_model(
+            cfg, recipe, mcfg, ds.samples, device, seed, "final model (all subjects)", cfg.progress
+        )
     meta = _metadata(
         cfg,
         mcfg,

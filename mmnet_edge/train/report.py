@@ -13,6 +13,7 @@ import torch
 
 from mmnet_edge._version import __version__
 from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
+from mmnet_edge.train.executors import fold_threads
 from mmnet_edge.train.metrics import Metrics, compute_metrics
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def build_report(
                 "checkpoint": f.checkpoint,
                 "elapsed_s": f.elapsed_s,
                 "resumed": f.resumed,
+                "threads": f.threads,
             }
             for f in folds
         ],
@@ -117,7 +119,10 @@ def build_report(
             "mmnet_edge": __version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            "torch_threads": torch.get_num_threads(),
+            # read inside each fold (and the final model's training): the count that decides
+            # bit-identical weights across executors
+            "fold_threads": sorted({f.threads for f in folds if f.threads is not None}),
+            "final_model_threads": fold_threads(cfg),
         },
     }
     if cfg.report_best_epoch:

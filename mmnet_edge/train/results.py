@@ -22,6 +22,8 @@ class FoldResult:
     elapsed_s: float
     resumed: bool = False
     epoch_preds: list[list[int]] | None = None  # only with report_best_epoch
+    #: torch CPU threads the fold trained with, read inside the fold (not the setting)
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
