@@ -125,16 +125,32 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
     if jetson:
         add(Check("jetson", True, "; ".join(f"{k}: {v}" for k, v in jetson.items())))
 
-    try:
-        from mmnet_edge.align import YuNetDetector
+    from mmnet_edge.align.model_fetch import cached_path, verified_cached
 
-        # load it and run one blank frame: a file that is not YuNet fails here, not in predict
-        path = YuNetDetector(detector_path).model_path
-        add(Check("face detector", True, f"{path} (loaded; a test frame ran)"))
-        detector_ok = True
-    except Exception as exc:  # noqa: BLE001 - report whatever went wrong
-        add(Check("face detector", False, str(exc)))
+    explicit = detector_path or os.environ.get("MMNET_EDGE_FACE_DETECTOR")
+    if not explicit and verified_cached() is None:  # doctor reports; it never downloads
+        add(
+            Check(
+                "face detector",
+                False,
+                f"not fetched yet ({cached_path()}): it is fetched on first use, or now with "
+                "`mmnet-edge doctor --fetch`; or pass a path (--detector / "
+                "MMNET_EDGE_FACE_DETECTOR)",
+            )
+        )
         detector_ok = False
+    else:
+        try:
+            from mmnet_edge.align import YuNetDetector
+
+            # load it and run one blank frame: a file that is not YuNet fails here
+            path = YuNetDetector(detector_path).model_path
+            where = "given path" if explicit else "verified cache"
+            add(Check("face detector", True, f"{path} ({where}; loaded, a test frame ran)"))
+            detector_ok = True
+        except Exception as exc:  # noqa: BLE001 - report whatever went wrong
+            add(Check("face detector", False, str(exc)))
+            detector_ok = False
 
     onnx_v = _version("onnx")
     if torch_v and onnx_v:

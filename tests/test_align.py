@@ -277,9 +277,10 @@ def test_no_face_raises(aligner):
 def test_missing_detector_model_message(tmp_path, monkeypatch):
     monkeypatch.delenv("MMNET_EDGE_FACE_DETECTOR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    with pytest.raises(DetectorUnavailableError, match="face_detection_yunet_2023mar.onnx"):
+    monkeypatch.setenv("MMNET_EDGE_OFFLINE", "1")  # tests never touch the network
+    with pytest.raises(DetectorUnavailableError, match="face_detection_yunet_2026may.onnx"):
         resolve_detector_model()
-    with pytest.raises(DetectorUnavailableError, match="never downloads"):
+    with pytest.raises(DetectorUnavailableError, match="not found .argument"):
         YuNetDetector(tmp_path / "missing.onnx")
     monkeypatch.setenv("MMNET_EDGE_FACE_DETECTOR", str(tmp_path / "nope.onnx"))
     with pytest.raises(DetectorUnavailableError, match="MMNET_EDGE_FACE_DETECTOR"):

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calibrate": ("mmnet_edge.cli.calibrate", "calibrate", "Build INT8 calibration sets, report."),
     "bench": ("mmnet_edge.cli.bench", "bench", "Benchmark a model across backends."),
     "predict": ("mmnet_edge.cli.predict", "predict", "Classify an onset/apex pair or a video."),
+    "watch": ("mmnet_edge.cli.watch", "watch", "Spot and classify events in a video or camera."),
     "align": (
         "mmnet_edge.cli.align",
         "align",

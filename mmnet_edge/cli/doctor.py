@@ -23,8 +23,22 @@ import click
     default=None,
     help="Folder for the acceptance report (default benchmarks/results/<device>/).",
 )
-def doctor(detector: str | None, as_json: bool, acceptance: bool, output: Path | None) -> None:
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch the pinned face detector model into the cache now (for machines imaged "
+    "offline: then copy the cache folder; honours MMNET_EDGE_MODEL_MIRROR).",
+)
+def doctor(
+    detector: str | None, as_json: bool, acceptance: bool, output: Path | None, fetch: bool
+) -> None:
     """Print the environment and what mmnet-edge can do on this machine."""
+    if fetch:
+        from mmnet_edge.align.model_fetch import YUNET, fetch_model
+
+        path = fetch_model(YUNET)  # a DetectorUnavailableError says why, exit code 1
+        click.echo(f"{YUNET.file}: {path} (sha256 {YUNET.sha256[:16]}… verified)")
+        return
     if acceptance:
         _acceptance(output, as_json)
         return

@@ -27,7 +27,7 @@ from mmnet_edge.runtime.loader import BACKEND_ALIASES
 )
 @click.option("--probe", is_flag=True, help="With --backend auto: time the CPU candidates first.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available).")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None)
 @click.option("--detector", default=None, help="YuNet model (else $MMNET_EDGE_FACE_DETECTOR).")
 @click.option("--no-align", is_flag=True, help="Inputs are already aligned face crops.")
 @click.option(

@@ -59,6 +59,11 @@ class StreamPredictor:
         self._count = 0
 
     @property
+    def face(self) -> Any:
+        """The face the current alignment was fitted on (box, landmarks), or None."""
+        return getattr(self._transform, "face", None)
+
+    @property
     def buffered(self) -> int:
         """Frames currently held (never more than ``window``)."""
         return len(self._frames)
