@@ -72,7 +72,7 @@ def test_videos_use_the_spotted_apex(tmp_path):
     w.release()
     cs = quiet(from_videos, [path], 112, align=False)
     assert len(cs) == 1
-    from mmnet_edge.align.io import read_video
+    from mmnet_edge.io import read_video
     from mmnet_edge.preprocess import as_rgb_uint8
     from mmnet_edge.runtime.spotting import motion_curve, spot_apex
 

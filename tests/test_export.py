@@ -14,9 +14,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from mmnet_edge.artifacts.metadata_io import describe as describe_engine
+from mmnet_edge.artifacts.platform import check_engine_compatibility
 from mmnet_edge.checkpoint import load_checkpoint
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import BackendUnavailableError, EngineCompatibilityError, ExportError
+from mmnet_edge.export.engine_build import build_engine, timing_cache_path
+from mmnet_edge.export.engine_options import EngineOptions
 from mmnet_edge.export.onnx import (
     describe_onnx,
     export_onnx,
@@ -26,13 +30,6 @@ from mmnet_edge.export.onnx import (
 )
 from mmnet_edge.export.precision import export_fp16
 from mmnet_edge.export.profiles import list_profiles, load_profile
-from mmnet_edge.export.tensorrt import (
-    EngineOptions,
-    build_engine,
-    check_engine_compatibility,
-    describe_engine,
-    timing_cache_path,
-)
 
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 

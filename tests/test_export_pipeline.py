@@ -58,17 +58,6 @@ def test_int8_names_follow_the_stem_and_are_reused_only_when_settings_match(fp32
         fp32, None, ExportSettings(precision="int8", calib=calib, calib_method="minmax")
     )
     assert {_statuses(other)[f"int8-{t}"] for t in ("tensorrt", "cpu", "openvino")} == {"written"}
-    # 0.3's fast CPU layout is the default: the flag warns, nothing is rebuilt
-    with pytest.warns(FutureWarning, match="cpu_fast"):
-        fast = export_model(
-            fp32,
-            None,
-            ExportSettings(
-                precision="int8", calib=calib, calib_method="minmax", cpu_int8_fast=True
-            ),
-        )
-    assert set(_statuses(fast).values()) == {"reused"}
-    assert any("cpu_fast" in w for w in fast.warnings)
     # the CPU default quantizes the stem: a DequantizeLinear feeds its conv
     graph = onnx.load(str(fp32.with_name("mmnet.int8-cpu.onnx"))).graph
     producers = {o: n.op_type for n in graph.node for o in n.output}

@@ -208,10 +208,6 @@ def test_cpu_default_quantizes_the_stride4_stage_but_block0_island(random_int8, 
     assert "/blocks.1/Add" in adds and "/blocks.0/Add" not in adds  # block 0's sum: float
     # the OpenVINO target quantizes block 0's island too
     assert "/blocks.0/Add" in _int8_adds(res["openvino"].path, tmp_path)
-    # 0.3's cpu_fast is the default now: the flag warns and changes nothing
-    with contextlib.redirect_stdout(io.StringIO()), pytest.warns(FutureWarning, match="0.4"):
-        (fast,) = quantize_int8(fp32, synthetic(0, 2, 2), tmp_path, targets=("cpu",), cpu_fast=True)
-    assert fast.kept_float == res["cpu"].kept_float
 
 
 def test_fp16_base_graph_runs_and_matches_its_fp32_twin(random_int8, tmp_path):

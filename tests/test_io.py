@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 
-import mmnet_edge.align.io as align_io
 import mmnet_edge.io as mio
 from mmnet_edge.data._common import index_frames
 from mmnet_edge.data.samples import Sample, read_rgb
@@ -134,8 +133,7 @@ def test_16bit_png_scales_by_rounding_x_over_257_in_every_reader(tmp_path: Path)
         0: 0,
         385: 1,
     }
-    # Training, calibration (align.io re-export) and runtime read identically.
-    assert align_io.read_image is mio.read_image
+    # Training, calibration and runtime read identically.
     np.testing.assert_array_equal(read_rgb(path), expected[..., ::-1])
     sample = Sample("s1", "c1", path, path, 0, "x")
     onset, _ = sample.load_pair()
@@ -212,7 +210,6 @@ def test_list_images_natural_order_skips_non_images(tmp_path: Path) -> None:
     (tmp_path / "img5.png").mkdir()
     got = [p.name for p in mio.list_images(tmp_path)]
     assert got == ["frame3.bmp", "img1.jpg", "img2.PNG", "img10.png"]
-    assert align_io.list_images is mio.list_images
 
 
 def test_list_images_of_missing_folder(tmp_path: Path) -> None:
@@ -250,8 +247,6 @@ def test_corrupt_image_names_path(tmp_path: Path, content: str) -> None:
 
 
 def test_suffix_lists_are_the_same_objects_everywhere() -> None:
-    assert align_io.IMAGE_SUFFIXES is mio.IMAGE_SUFFIXES
-    assert align_io.VIDEO_SUFFIXES is mio.VIDEO_SUFFIXES
     assert not set(mio.IMAGE_SUFFIXES) & set(mio.VIDEO_SUFFIXES)
     assert all(s == s.lower() and s.startswith(".") for s in mio.IMAGE_SUFFIXES)
     # Nobody re-types a suffix list or decodes files past mmnet_edge.io.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmnet_edge.train.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
+from mmnet_edge.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 
 
 def test_hand_computed_uf1_uar() -> None:

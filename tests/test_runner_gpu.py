@@ -74,8 +74,9 @@ def cpu_ref(ckpt, on, ap):
 def engine(tiny_checkpoint, tmp_path_factory):
     if not (HAS_TRT and HAS_CUDA_RT):
         pytest.skip("TensorRT and a CUDA device seen by cuda-python are needed")
+    from mmnet_edge.export.engine_build import build_engine
+    from mmnet_edge.export.engine_options import EngineOptions
     from mmnet_edge.export.onnx import export_onnx
-    from mmnet_edge.export.tensorrt import EngineOptions, build_engine
 
     d = tmp_path_factory.mktemp("trt")
     onnx_path = export_onnx(tiny_checkpoint, d / "model.onnx").path

@@ -21,7 +21,9 @@ import numpy as np
 
 from mmnet_edge.align.aligner import Aligner, AlignmentTransform, Policy
 from mmnet_edge.align.detector import FaceDetector
-from mmnet_edge.align.io import (
+from mmnet_edge.artifacts.files import atomic_path, atomic_write_text, remove_stale_temporaries
+from mmnet_edge.errors import InputError, OutputError
+from mmnet_edge.io import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
     count_frames,
@@ -29,8 +31,6 @@ from mmnet_edge.align.io import (
     list_images,
     read_image,
 )
-from mmnet_edge.artifacts.files import atomic_path, atomic_write_text, remove_stale_temporaries
-from mmnet_edge.errors import InputError, OutputError
 
 MANIFEST = "align.json"
 

@@ -42,8 +42,8 @@ independent held-out sets each (``benchmarks/int8_robustness.py``, docs/calibrat
 
 Chosen on held-out seeds 5001–5004, reported on the standard ones (docs/calibration.md).
 The CPU and OpenVINO targets also fuse the PC module's GELU into one kernel first
-(:mod:`mmnet_edge.calibration.fusions`). ``cpu_fast`` (0.3: the stem in int8 too) is the
-default since 0.4; the flag is accepted and ignored with a warning.
+(:mod:`mmnet_edge.calibration.fusions`). 0.3's opt-in ``cpu_fast`` (the stem in int8 too)
+became the default in 0.4; the flag was removed in 0.5.
 
 Default calibration: percentile 99.999 % on the CPU targets, 99.99 % on the TensorRT target
 (99.9 % and minmax were measured too; their worst held-out results were lower:
@@ -222,14 +222,6 @@ OPS_BY_TARGET: dict[str, tuple[str, ...]] = {
 #: 0.3's CPU layout (the stem float too, int8 Softmax): the reference the benchmarks compare with
 CPU_V03_KEEP_FLOAT: tuple[str, ...] = DEFAULT_KEEP_FLOAT + STEM + BLOCK0_ISLAND
 CPU_V03_OPS: tuple[str, ...] = QUANTIZED_OPS + CPU_EXTRA_OPS
-#: deprecated (0.3's ``cpu_fast`` layout, the default since 0.4)
-CPU_FAST_KEEP_FLOAT: tuple[str, ...] = KEEP_FLOAT_BY_TARGET["cpu"]
-CPU_FAST_OPS: tuple[str, ...] = OPS_BY_TARGET["cpu"]
-CPU_FAST_DEPRECATED = (
-    "cpu_fast / --cpu-int8-fast (the stem in int8) is the CPU target's default since 0.4 "
-    "(the motion image at the pixel step keeps its agreement); the flag does nothing now — "
-    "drop it"
-)
 #: GELU written out (x·(1+erf(x/√2))/2): always float on the CPU target, fused into one kernel
 GELU_NODES: tuple[str, ...] = ("/mlp/Div", "/mlp/Erf", "/mlp/Add", "/mlp/Mul")
 #: INT8 target → artefact format (file names derive from the FP32 file's stem)
@@ -427,17 +419,13 @@ def quantize_int8(
     limit: int | None = None,
     percentile: float | None = None,
     fp16_base: bool = False,
-    cpu_fast: bool = False,
 ) -> list[QuantResult]:
     """Write ``<stem>.int8.onnx`` (TensorRT), ``<stem>.int8-cpu.onnx`` (ONNX Runtime CPU)
     and/or ``<stem>.int8-openvino.onnx`` (OpenVINO CPU) next to each other in ``output_dir``
     (``<stem>`` from the FP32 file's name). Without ``calib`` the synthetic set is used —
     with a loud warning: calibrate on frames like the ones the deployment will see.
     ``keep_float`` and ``percentile`` None → each target's default; ``fp16_base`` applies
-    to the TensorRT target only (FP16 base graph for strongly typed TensorRT 10/11 builds);
-    ``cpu_fast`` is deprecated (the default since 0.4: warns, changes nothing)."""
-    if cpu_fast:
-        warnings.warn(CPU_FAST_DEPRECATED, FutureWarning, stacklevel=2)
+    to the TensorRT target only (FP16 base graph for strongly typed TensorRT 10/11 builds)."""
     onnx_fp32 = Path(onnx_fp32)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

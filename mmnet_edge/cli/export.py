@@ -98,12 +98,6 @@ def _one_precision(fp32: bool, fp16: bool, int8: bool) -> str | None:
 @click.option("--no-validate", is_flag=True, help="Skip validation against PyTorch/FP32.")
 @click.option("--force", is_flag=True, help="Rebuild variants even if they match their source.")
 @click.option(
-    "--cpu-int8-fast",
-    is_flag=True,
-    hidden=True,
-    help="Deprecated: the CPU target's default since 0.4 (does nothing).",
-)
-@click.option(
     "--calib",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -134,7 +128,6 @@ def export(
     decompose_layernorm,
     no_validate,
     force,
-    cpu_int8_fast,
     calib,
     calib_method,
     queue_delay_us,
@@ -188,7 +181,6 @@ def export(
     settings.fmt = "onnx" if fmt == "triton" else fmt
     settings.opset, settings.validate = opset, not no_validate
     settings.force, settings.calib = force, calib
-    settings.cpu_int8_fast = cpu_int8_fast
     settings.decompose_layernorm = decompose_layernorm
     if calib_method:
         settings.calib_method = calib_method

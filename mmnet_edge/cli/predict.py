@@ -53,8 +53,8 @@ def predict(
 ) -> None:
     """Classify a micro-expression: an ONSET APEX image pair, or a clip (video file or
     folder of frames) whose apex is spotted automatically."""
-    from mmnet_edge.align.io import IMAGE_SUFFIXES
     from mmnet_edge.errors import InputError
+    from mmnet_edge.io import IMAGE_SUFFIXES
     from mmnet_edge.runtime.runtime import Runtime
 
     with Runtime(

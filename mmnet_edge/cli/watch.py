@@ -12,32 +12,6 @@ import click
 from mmnet_edge.runtime.loader import BACKEND_ALIASES
 
 
-def open_capture(video: Path | None, camera: int | None) -> tuple[Any, float | None, str]:
-    """An opened ``cv2.VideoCapture``, its frame rate (None: use the wall clock) and a name;
-    an :class:`InputError` saying what to check when it cannot be opened."""
-    import cv2
-
-    from mmnet_edge.errors import InputError
-
-    if (video is None) == (camera is None):
-        raise InputError("give a VIDEO file or --camera N (one of them)")
-    if video is not None:
-        cap = cv2.VideoCapture(str(video))
-        if not cap.isOpened():
-            cap.release()
-            raise InputError(f"{video}: cannot open video (unknown codec or corrupt file)")
-        fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
-        return cap, fps, video.name
-    cap = cv2.VideoCapture(int(camera))  # type: ignore[arg-type]
-    if not cap.isOpened():
-        cap.release()
-        raise InputError(
-            f"cannot open camera {camera}: check that it exists (/dev/video{camera} on Linux), "
-            "that no other program holds it, and that this user may read it (group 'video')"
-        )
-    return cap, None, f"camera {camera}"
-
-
 def annotate(frame: Any, face: Any, label: str | None) -> Any:
     """The frame (BGR) with the face box, its five landmarks and the last event's label."""
     import cv2
@@ -94,6 +68,7 @@ def watch(
     import cv2
 
     from mmnet_edge.errors import OutputError
+    from mmnet_edge.io.video import open_capture
     from mmnet_edge.runtime.runtime import Runtime
 
     cap, fps, name = open_capture(video, camera)

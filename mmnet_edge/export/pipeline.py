@@ -61,9 +61,6 @@ class ExportSettings:
     #: INT8 files: TensorRT (``.int8``), ONNX Runtime CPU (``.int8-cpu``), OpenVINO CPU
     #: (``.int8-openvino``)
     int8_targets: tuple[str, ...] = INT8_TARGETS
-    #: deprecated: 0.3's ``cpu_fast`` layout (the stem in int8) is the default since 0.4;
-    #: True warns and changes nothing
-    cpu_int8_fast: bool = False
     force: bool = False  #: rebuild variants even when they match their source
     lint: bool = True  #: lint TensorRT-bound ONNX files against TensorRT's parser tables
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -283,7 +280,6 @@ def _int8(
     from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
     from mmnet_edge.calibration.gate import GATE_KEY, GATE_REVISION, OnnxGate
     from mmnet_edge.calibration.quantize import (
-        CPU_FAST_DEPRECATED,
         LAYOUT_REVISION_BY_TARGET,
         TARGET_FORMATS,
         SyntheticCalibrationWarning,
@@ -305,9 +301,6 @@ def _int8(
     else:
         cs = s.calib
     calib_sha = cs.manifest.get("sha256") or cs.sha256()
-    if s.cpu_int8_fast:
-        warnings.warn(CPU_FAST_DEPRECATED, FutureWarning, stacklevel=3)
-        result.warnings.append(CPU_FAST_DEPRECATED)
     gate = OnnxGate(onnx_path)
     for target in s.int8_targets:
         settings = {

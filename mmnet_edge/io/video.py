@@ -100,6 +100,30 @@ def read_video(path: str | os.PathLike[str], max_frames: int | None = None) -> l
     return frames
 
 
+def open_capture(
+    video: str | os.PathLike[str] | None, camera: int | None
+) -> tuple[Any, float | None, str]:
+    """An opened ``cv2.VideoCapture``, its frame rate (None: use the wall clock) and a name;
+    an :class:`InputError` saying what to check when it cannot be opened."""
+    if (video is None) == (camera is None):
+        raise InputError("give a VIDEO file or --camera N (one of them)")
+    if video is not None:
+        cap = cv2.VideoCapture(str(video))
+        if not cap.isOpened():
+            cap.release()
+            raise InputError(f"{video}: cannot open video (unknown codec or corrupt file)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
+        return cap, fps, Path(video).name
+    cap = cv2.VideoCapture(int(camera))  # type: ignore[arg-type]
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(
+            f"cannot open camera {camera}: check that it exists (/dev/video{camera} on Linux), "
+            "that no other program holds it, and that this user may read it (group 'video')"
+        )
+    return cap, None, f"camera {camera}"
+
+
 def count_frames(path: str | os.PathLike[str]) -> int | None:
     """Frame count from the container header (``None`` when it does not say)."""
     cap = cv2.VideoCapture(str(path))
@@ -114,6 +138,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "PartialVideoWarning",
     "count_frames",
+    "open_capture",
     "is_partial",
     "is_video_path",
     "iter_video",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mmnet_edge._lazy import lazy_attributes
+from mmnet_edge.metrics import Metrics, compute_metrics
 from mmnet_edge.train.augment import AugmentConfig
 from mmnet_edge.train.config import (
     RECIPES,
@@ -19,7 +20,6 @@ from mmnet_edge.train.config import (
     list_recipes,
     register_recipe,
 )
-from mmnet_edge.train.metrics import Metrics, compute_metrics
 from mmnet_edge.train.results import FoldResult, TrainResult
 
 if TYPE_CHECKING:

@@ -37,13 +37,13 @@ from mmnet_edge.checkpoint import read_metadata, save_checkpoint
 from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_folds
 from mmnet_edge.errors import ConfigError, MMNetEdgeError, OutputError
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
+from mmnet_edge.metrics import Metrics, compute_metrics
 from mmnet_edge.model import MMNetConfig
 from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
 from mmnet_edge.train.device import seed_everything, select_device
 from mmnet_edge.train.executors import FoldExecutor, fold_threads, make_executor, torch_threads
 from mmnet_edge.train.loop import fit, predict_samples
-from mmnet_edge.train.metrics import Metrics, compute_metrics
 from mmnet_edge.train.report import build_report, write_report
 from mmnet_edge.train.results import FoldResult, TrainResult
 

@@ -13,8 +13,8 @@ import torch
 
 from mmnet_edge._version import __version__
 from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
+from mmnet_edge.metrics import Metrics, compute_metrics
 from mmnet_edge.train.executors import fold_threads
-from mmnet_edge.train.metrics import Metrics, compute_metrics
 
 if TYPE_CHECKING:
     from mmnet_edge.data import MEDataset

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mmnet_edge.train.metrics import Metrics
+from mmnet_edge.metrics import Metrics
 
 
 @dataclass
