@@ -28,6 +28,7 @@ from mmnet_edge.artifacts.formats import INPUT_NAMES, OUTPUT_NAME, container_of
 from mmnet_edge.artifacts.manifests import read_engine_manifest
 from mmnet_edge.artifacts.metadata_io import read_metadata
 from mmnet_edge.errors import ExportError, InputError
+from mmnet_edge.serve.protocol import TENSOR_MODEL
 
 PLATFORMS = {"onnx": "onnxruntime_onnx", "engine": "tensorrt_plan"}
 MODEL_FILES = {"onnx": "model.onnx", "engine": "model.plan"}
@@ -112,7 +113,7 @@ def write_triton_repository(
     max_batch: int | None = None,
     queue_delay_us: int = 500,
     *,
-    name: str = "mmnet",
+    name: str = TENSOR_MODEL,
     instances: int = 1,
     kind: str | None = None,
 ) -> TritonRepository:

@@ -23,17 +23,23 @@ from mmnet_edge.runtime.prediction import ClipPrediction, Prediction, postproces
 
 __all__ = ["ClipPrediction", "Prediction", "Runtime"]
 
-ImageLike = np.ndarray | str | os.PathLike[str]
+ImageLike = np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview
 
 
 def load_image(image: ImageLike, color: ColorOrder, name: str) -> tuple[np.ndarray, ColorOrder]:
-    """Array passthrough, or read a file path with OpenCV (→ BGR)."""
+    """Array passthrough; a file path or encoded file bytes (JPEG, PNG …) decoded → BGR."""
     if isinstance(image, (str, os.PathLike)):
         from mmnet_edge.io import read_image
 
         return read_image(image), "bgr"
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        from mmnet_edge.io import decode_image
+
+        return decode_image(bytes(image), name), "bgr"
     if not isinstance(image, np.ndarray):
-        raise InputError(f"{name}: expected an image array or a path, got {type(image).__name__}")
+        raise InputError(
+            f"{name}: expected an image array, a path or encoded bytes, got {type(image).__name__}"
+        )
     return image, color
 
 
@@ -103,8 +109,30 @@ class Runtime:
         return int(self.runner.max_batch or 64)
 
     # ---------------------------------------------------------------- stages
+    def prepare(
+        self,
+        onset: ImageLike,
+        apex: ImageLike,
+        color: ColorOrder | None = None,
+        aligner: Any = None,
+        **face: Any,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, ...] | None, dict[str, float]]:
+        """Decode + check + align + preprocess one pair, exactly as :meth:`predict` does:
+        ``(onset 1×3×S×S, apex 1×3×S×S, face box or None, stage timings in ms)``.
+
+        ``onset``/``apex``: arrays (in ``color`` order), file paths or encoded file bytes.
+        ``aligner``: an :class:`~mmnet_edge.align.Aligner` of the caller's own (a server
+        instance per thread), else this runtime's, under its lock. ``box=``/``landmarks=``
+        as for :meth:`predict`. Feed the tensors to :meth:`run_tensors`."""
+        return self._prepare(onset, apex, color, aligner, **face)
+
     def _prepare(
-        self, onset: ImageLike, apex: ImageLike, color: ColorOrder | None, **face: Any
+        self,
+        onset: ImageLike,
+        apex: ImageLike,
+        color: ColorOrder | None,
+        aligner: Any = None,
+        **face: Any,
     ) -> tuple[np.ndarray, np.ndarray, tuple[float, ...] | None, dict[str, float]]:
         """Decode + align + preprocess one pair → (1×3×S×S, 1×3×S×S, face box, timings)."""
         t0 = time.perf_counter()
@@ -121,8 +149,11 @@ class Runtime:
         t1 = time.perf_counter()
         box = None
         if self.align:
-            with self._align_lock:
-                pair = self._aligner.align_pair(on_rgb, ap_rgb, color="rgb", **face)
+            if aligner is not None:
+                pair = aligner.align_pair(on_rgb, ap_rgb, color="rgb", **face)
+            else:
+                with self._align_lock:
+                    pair = self._aligner.align_pair(on_rgb, ap_rgb, color="rgb", **face)
             on_rgb, ap_rgb = pair.onset, pair.apex
             if pair.face is not None:
                 box = tuple(float(v) for v in pair.face.box)

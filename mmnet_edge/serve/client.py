@@ -27,6 +27,7 @@ from mmnet_edge.metadata import ModelMetadata
 from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
 from mmnet_edge.runtime.prediction import Prediction, postprocess
 from mmnet_edge.serve.environment import SERVE_EXTRA
+from mmnet_edge.serve.protocol import METADATA_MODEL, PAIR_MODEL, PAIR_OUTPUTS, TENSOR_MODEL
 
 ImageLike = np.ndarray | str | os.PathLike[str] | bytes
 
@@ -104,7 +105,7 @@ class Client:
     def is_ready(self) -> bool:
         """True when the server answers and ``mmnet_pair`` is ready."""
         try:
-            return bool(self._client.is_model_ready("mmnet_pair"))
+            return bool(self._client.is_model_ready(PAIR_MODEL))
         except Exception:  # noqa: BLE001 - any transport error means "not ready"
             return False
 
@@ -112,7 +113,7 @@ class Client:
         """What the server reports: model metadata, backend, max batch, queue delay."""
         if self._info is None:
             request = self._input("request", np.zeros(1, np.uint8), "UINT8")
-            res = self._infer("mmnet_metadata", [request], ["metadata"])
+            res = self._infer(METADATA_MODEL, [request], ["metadata"])
             self._info = json.loads(res.as_numpy("metadata").reshape(-1)[0])
         return self._info
 
@@ -149,9 +150,7 @@ class Client:
         color = color or self.color
         t0 = time.perf_counter()
         inputs = [self._frame("onset", onset, color), self._frame("apex", apex, color)]
-        res = self._infer(
-            "mmnet_pair", inputs, ["label", "index", "logits", "probabilities", "face_box"]
-        )
+        res = self._infer(PAIR_MODEL, inputs, list(PAIR_OUTPUTS))
         ms = (time.perf_counter() - t0) * 1e3
         logits = res.as_numpy("logits").astype(np.float32)
         probs = res.as_numpy("probabilities")
@@ -176,7 +175,7 @@ class Client:
         ap = np.ascontiguousarray(apex, dtype=np.float32)
         t0 = time.perf_counter()
         res = self._infer(
-            "mmnet",
+            TENSOR_MODEL,
             [self._input("onset", on, "FP32"), self._input("apex", ap, "FP32")],
             ["logits"],
         )

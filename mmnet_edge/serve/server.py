@@ -49,12 +49,10 @@ from mmnet_edge.serve.environment import (
     numpy_hint,
     prepare_stub_environment,
 )
+from mmnet_edge.serve.protocol import METADATA_MODEL, PAIR_MODEL, TENSOR_MODEL
 
 log = logging.getLogger(__name__)
 
-TENSOR_MODEL = "mmnet"
-PAIR_MODEL = "mmnet_pair"
-METADATA_MODEL = "mmnet_metadata"
 DEFAULT_MAX_BATCH = 16
 
 
@@ -342,15 +340,10 @@ class MMNetServer:
     def _prepare_request(
         self, request: Any, aligner: Any
     ) -> tuple[np.ndarray, np.ndarray, tuple[float, ...] | None]:
-        """Decode (bytes) or take (RGB pixels) both frames → align → preprocess.
-
-        The same steps as ``Runtime.predict`` (decode_image, as_rgb_uint8, one transform for
-        both frames, the metadata's preprocessing), with this instance's own aligner.
-        """
-        from mmnet_edge.io import decode_image
-        from mmnet_edge.preprocess import as_rgb_uint8, check_same_kind
-
-        frames = []
+        """Decode (bytes) or take (RGB pixels) both frames → check → align → preprocess:
+        :meth:`Runtime.prepare`, the steps of ``Runtime.predict``, with this instance's own
+        aligner (no shared lock)."""
+        frames, color = [], "rgb"
         for which in ("onset", "apex"):
             found = _first(request, (f"{which}_image", f"{which}_pixels"))
             if found is None:
@@ -359,24 +352,16 @@ class MMNetServer:
                 )
             name, value = found
             if name.endswith("_image"):
-                frames.append(as_rgb_uint8(decode_image(bytes(value.reshape(-1)[0]), name), "bgr"))
+                frames.append(bytes(value.reshape(-1)[0]))  # decoded to BGR by prepare
             else:
-                frames.append(as_rgb_uint8(np.ascontiguousarray(value), "rgb", name))
+                frames.append(np.ascontiguousarray(value))
         on, ap = frames
-        if on.shape != ap.shape:
-            raise InputError(
-                f"onset {on.shape[:2]} and apex {ap.shape[:2]} sizes differ: both frames must "
-                "come from the same camera/crop"
-            )
-        check_same_kind([on, ap], ["onset", "apex"])
-        box = None
-        if aligner is not None:
-            pair = aligner.align_pair(on, ap, color="rgb")
-            on, ap = pair.onset, pair.apex
-            if pair.face is not None:
-                box = tuple(float(v) for v in pair.face.box)
-        tensors = self._runtime.to_tensors([on, ap])
-        return tensors[:1], tensors[1:], box
+        if isinstance(on, bytes) != isinstance(ap, bytes):
+            raise InputError("send both frames as images or both as pixels, not one of each")
+        if isinstance(on, bytes):
+            color = "bgr"  # ignored for bytes: decoded frames are BGR
+        on_t, ap_t, box, _ = self._runtime.prepare(on, ap, color, aligner=aligner)  # type: ignore[arg-type]
+        return on_t, ap_t, box
 
     def _pair_function(self) -> Any:
         """The ``mmnet_pair`` function of one instance (each with its own aligner)."""
