@@ -30,6 +30,7 @@ import numpy as np
 
 from mmnet_edge.artifacts.files import atomic_write_text
 from mmnet_edge.artifacts.platform import gpu_facts, jetson_facts
+from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.runtime.runner import has_module
 
 #: steps that exercise the GPU (one passed is "something GPU-side was proven")
@@ -340,7 +341,7 @@ def step_runner(ctx: Context) -> tuple[str, dict[str, Any]]:
         if key in ctx.engines:
             rep = _agreement(ctx, ctx.engines[key], ctx.inputs())
             data[key] = {"top1": rep.top1_agreement, "max_abs": rep.max_abs_error}
-            if rep.top1_agreement < 0.97:
+            if rep.top1_agreement < AGREEMENT_GATE:
                 raise AssertionError(f"{key} engine top-1 agreement {rep.top1_agreement:.3f}")
     return f"batches {sorted(k for k in data if k.startswith('batch'))} match ORT CPU", data
 
@@ -374,7 +375,7 @@ def step_int8(ctx: Context) -> tuple[str, dict[str, Any]]:
     data = {"top1_vs_fp32_ort": rep.top1_agreement, "int8_ms_b1": _latency_ms(res.path)}
     if fp16 is not None:
         data["fp16_ms_b1"] = _latency_ms(fp16)
-    if rep.top1_agreement < 0.97:
+    if rep.top1_agreement < AGREEMENT_GATE:
         raise AssertionError(f"INT8 engine top-1 agreement with FP32 {rep.top1_agreement:.3f}")
     speed = (
         f"; latency b1 {data['int8_ms_b1']:.2f} ms vs FP16 {data['fp16_ms_b1']:.2f} ms"
@@ -464,7 +465,7 @@ def step_ort_gpu(ctx: Context) -> tuple[str, dict[str, Any]]:
     ):
         rep = compare(ref, gpu, inputs)
         data = {"available": providers, "active": gpu.providers, "top1": rep.top1_agreement}
-    if rep.top1_agreement < 0.97:
+    if rep.top1_agreement < AGREEMENT_GATE:
         raise AssertionError(f"ORT on {gpu.providers[0]}: top-1 {rep.top1_agreement:.3f}")
     return f"ORT on {data['active'][0]} agrees with CPU (top-1 {rep.top1_agreement:.3f})", data
 

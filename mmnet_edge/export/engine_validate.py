@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
-from mmnet_edge.compare import AgreementReport, compare
+from mmnet_edge.compare import AGREEMENT_GATE, AgreementReport, compare
 from mmnet_edge.errors import ValidationError
 
 
 def validate_engine(
-    engine: Path, reference_onnx: Path, min_agreement: float = 0.97
+    engine: Path, reference_onnx: Path, min_agreement: float = AGREEMENT_GATE
 ) -> AgreementReport:
     """Compare an engine with ONNX Runtime (FP32, CPU) on held-out synthetic pairs."""
     from mmnet_edge.export.precision import heldout_inputs

@@ -25,7 +25,7 @@ from mmnet_edge.artifacts.files import atomic_path
 from mmnet_edge.artifacts.metadata_io import file_sha256, read_onnx_metadata
 from mmnet_edge.artifacts.onnx_graph import topological_sort
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
-from mmnet_edge.compare import AgreementReport, compare, softmax
+from mmnet_edge.compare import AGREEMENT_GATE, AgreementReport, compare, softmax
 from mmnet_edge.errors import ExportError, ValidationError
 
 __all__ = [
@@ -102,7 +102,7 @@ def export_fp16(
     output: Path,
     *,
     validate: bool = True,
-    min_agreement: float = 0.97,
+    min_agreement: float = AGREEMENT_GATE,
     max_prob_error: float = 0.02,
 ) -> VariantResult:
     """FP16 ONNX with FP32 I/O, validated against the FP32 model before it is written."""
