@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mmnet_edge.artifacts.files import atomic_write_text
-from mmnet_edge.errors import MMNetEdgeError, OutputError
+from mmnet_edge.errors import DetectorUnavailableError, MMNetEdgeError, OutputError
 
 
 def fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
@@ -198,6 +198,25 @@ def run_demo(s: DemoSettings) -> DemoResult:
     return res
 
 
+def _no_detector_line(detector: str | None) -> str:
+    """Why the photo step has no face detector, and how to enable it: one line."""
+    import os
+
+    from mmnet_edge.align.model_fetch import OFFLINE_VAR, offline
+
+    given = detector or os.environ.get("MMNET_EDGE_FACE_DETECTOR")
+    if given:
+        why = f"the face detector path {given} does not exist or does not load"
+    elif offline():
+        why = f"the face detector is not in the cache and {OFFLINE_VAR} forbids fetching it"
+    else:
+        why = "the face detector could not be fetched (no network?)"
+    return (
+        f"{why}; to enable: run `mmnet-edge doctor --fetch` with network access, set "
+        "MMNET_EDGE_MODEL_MIRROR to a server holding it, or pass --detector PATH"
+    )
+
+
 def _predict_photo(onnx_path: Path, detector: str | None) -> dict[str, Any]:
     from mmnet_edge.runtime.runtime import Runtime
 
@@ -209,8 +228,13 @@ def _predict_photo(onnx_path: Path, detector: str | None) -> dict[str, Any]:
     apex = onset.copy()
     apex[300:320, 230:280] = onset[302:322, 230:280]  # a 2-px lip-corner raise
     try:
+        # the pinned detector is fetched here on first use (progress bar on stderr)
         with Runtime(onnx_path, detector=detector) as rt:
             p = rt.predict(onset, apex)
+    except DetectorUnavailableError as exc:
+        line = _no_detector_line(detector)
+        print(f"    skipped: {line}")
+        return {"status": "skipped", "reason": line, "error": str(exc)}
     except MMNetEdgeError as exc:
         print(f"    skipped: {exc}")
         return {"status": "skipped", "reason": str(exc)}

@@ -6,6 +6,7 @@ import importlib
 import os
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mmnet_edge.artifacts.platform import gpu_facts as cuda_device_facts
@@ -98,7 +99,9 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
         Check(
             "tensorrt",
             trt_v is not None,
-            trt_v or "absent — pip install 'mmnet-edge[tensorrt]' (desktop) or use JetPack's",
+            trt_v
+            or "absent — pip install 'mmnet-edge[tensorrt]' (CUDA 12 driver) or "
+            "'mmnet-edge[tensorrt-cu13]' (CUDA 13); on Jetson use JetPack's",
         )
     )
     cuda_py = _version("cuda") or _version("cuda.bindings")
@@ -125,32 +128,7 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
     if jetson:
         add(Check("jetson", True, "; ".join(f"{k}: {v}" for k, v in jetson.items())))
 
-    from mmnet_edge.align.model_fetch import cached_path, verified_cached
-
-    explicit = detector_path or os.environ.get("MMNET_EDGE_FACE_DETECTOR")
-    if not explicit and verified_cached() is None:  # doctor reports; it never downloads
-        add(
-            Check(
-                "face detector",
-                False,
-                f"not fetched yet ({cached_path()}): it is fetched on first use, or now with "
-                "`mmnet-edge doctor --fetch`; or pass a path (--detector / "
-                "MMNET_EDGE_FACE_DETECTOR)",
-            )
-        )
-        detector_ok = False
-    else:
-        try:
-            from mmnet_edge.align import YuNetDetector
-
-            # load it and run one blank frame: a file that is not YuNet fails here
-            path = YuNetDetector(detector_path).model_path
-            where = "given path" if explicit else "verified cache"
-            add(Check("face detector", True, f"{path} ({where}; loaded, a test frame ran)"))
-            detector_ok = True
-        except Exception as exc:  # noqa: BLE001 - report whatever went wrong
-            add(Check("face detector", False, str(exc)))
-            detector_ok = False
+    detector_ok = _check_detector(detector_path, add)
 
     onnx_v = _version("onnx")
     if torch_v and onnx_v:
@@ -185,9 +163,57 @@ def run_doctor(detector_path: str | None = None) -> DoctorReport:
         r.can_do.append("align raw frames / predict on photos and videos")
     else:
         r.cannot_do.append(
-            "face alignment (no detector model) — pass --detector or set "
-            "MMNET_EDGE_FACE_DETECTOR; or run with pre-cropped faces (--no-align)"
+            "face alignment (no detector model) — `mmnet-edge doctor --fetch` (or let the first "
+            "use fetch it), pass --detector or set MMNET_EDGE_FACE_DETECTOR; or run with "
+            "pre-cropped faces (--no-align)"
         )
     if os.environ.get("CI"):
         r.checks.append(Check("ci", True, "running under CI"))
     return r
+
+
+def _check_detector(detector_path: str | None, add: Callable[[Check], None]) -> bool:
+    """Whether the face detector is usable now, and where it comes from. Never downloads."""
+    from mmnet_edge.align.model_fetch import (
+        CACHE_VAR,
+        MIRROR_VAR,
+        OFFLINE_VAR,
+        cached_path,
+        offline,
+        verified_cached,
+    )
+
+    if detector_path:
+        where = "given path"
+    elif os.environ.get("MMNET_EDGE_FACE_DETECTOR"):
+        where = "$MMNET_EDGE_FACE_DETECTOR"
+    elif verified_cached() is not None:
+        where = "verified cache" + (f" (${CACHE_VAR})" if os.environ.get(CACHE_VAR) else "")
+    else:
+        cached = cached_path()
+        state = "corrupt (SHA-256 mismatch)" if cached.exists() else "not fetched yet"
+        how = (
+            f"{OFFLINE_VAR} is set: nothing will be fetched"
+            if offline()
+            else "it is fetched on first use"
+            + (f" from ${MIRROR_VAR}" if os.environ.get(MIRROR_VAR) else "")
+        )
+        add(
+            Check(
+                "face detector",
+                False,
+                f"{state} ({cached}): {how}; `mmnet-edge doctor --fetch` fetches it now; or "
+                "pass a path (--detector / MMNET_EDGE_FACE_DETECTOR)",
+            )
+        )
+        return False
+    try:
+        from mmnet_edge.align import YuNetDetector
+
+        # load it and run one blank frame: a file that is not YuNet fails here
+        path = YuNetDetector(detector_path).model_path
+    except Exception as exc:  # noqa: BLE001 - report whatever went wrong
+        add(Check("face detector", False, str(exc)))
+        return False
+    add(Check("face detector", True, f"{path} ({where}; loaded, a test frame ran)"))
+    return True

@@ -92,11 +92,16 @@ def test_first_use_fetches_verifies_and_caches(env, tmp_path):
     assert resolve_detector_model(progress=False) == path  # second use: no download
     assert _Handler.hits == {"good": 1}
     assert not any(p.name.startswith("tmp") for p in path.parent.iterdir())  # no temp left
+    assert path.stat().st_mode & 0o777 == 0o644  # other users (a kiosk service) can read it
 
 
 @pytest.mark.parametrize(
     ("mode", "match"),
-    [("bad", "SHA256|hash"), ("missing", "404"), ("drop", "could not fetch")],
+    [
+        ("bad", "does not match the pinned SHA-256"),
+        ("missing", "HTTP 404"),
+        ("drop", "broke off before the end of the file"),
+    ],
 )
 def test_a_failed_fetch_is_a_typed_error_and_leaves_nothing(env, mode, match):
     env(mode)
@@ -105,6 +110,7 @@ def test_a_failed_fetch_is_a_typed_error_and_leaves_nothing(env, mode, match):
     assert "doctor --fetch" in str(err.value) and "MMNET_EDGE_MODEL_MIRROR" in str(err.value)
     assert verified_cached() is None
     assert not cached_path().exists()  # nothing half-written is left to be used later
+    assert [p.name for p in cached_path().parent.iterdir()] == [YUNET.file + ".lock"]
 
 
 def test_a_corrupt_cached_file_is_fetched_again_or_refused_offline(env, monkeypatch):
@@ -112,7 +118,9 @@ def test_a_corrupt_cached_file_is_fetched_again_or_refused_offline(env, monkeypa
     path = resolve_detector_model(progress=False)
     path.write_bytes(path.read_bytes()[:-1] + b"\x00")  # bit rot
     monkeypatch.setenv("MMNET_EDGE_OFFLINE", "1")
-    with pytest.raises(DetectorUnavailableError, match="corrupt .SHA-256 mismatch.*OFFLINE"):
+    with pytest.raises(
+        DetectorUnavailableError, match="corrupt in the cache.*SHA-256 mismatch.*OFFLINE"
+    ):
         resolve_detector_model(progress=False)
     monkeypatch.delenv("MMNET_EDGE_OFFLINE")
     assert sha256_of(resolve_detector_model(progress=False)) == YUNET.sha256
@@ -169,3 +177,86 @@ def test_doctor_fetch_prefetches_for_offline_machines(env, monkeypatch):
     res = CliRunner().invoke(cli, ["doctor", "--fetch"])
     # a typed error: the console entry point prints it as one line, exit code 1
     assert isinstance(res.exception, DetectorUnavailableError) and "404" in str(res.exception)
+
+
+def test_a_mirror_may_be_a_local_folder(env, tmp_path, monkeypatch):
+    share = tmp_path / "share"  # a mounted share holding the pinned file under its name
+    share.mkdir()
+    (share / YUNET.file).write_bytes(SHARED.read_bytes())
+    monkeypatch.setenv("MMNET_EDGE_MODEL_MIRROR", str(share))
+    assert sha256_of(resolve_detector_model(progress=False)) == YUNET.sha256
+    cached_path().unlink()
+    (share / YUNET.file).write_bytes(SHARED.read_bytes()[:-1])  # a truncated copy is refused
+    with pytest.raises(DetectorUnavailableError, match="does not match the pinned SHA-256"):
+        resolve_detector_model(progress=False)
+    assert _Handler.hits == {}
+
+
+def test_prefetch_into_a_folder_for_a_kiosk_image(env, tmp_path, monkeypatch):
+    from mmnet_edge.cli import cli
+
+    env("good")
+    image = tmp_path / "image-cache"
+    res = CliRunner().invoke(cli, ["doctor", "--fetch", "--cache-dir", str(image)])
+    assert res.exit_code == 0, res.output
+    fetched = image / "models" / YUNET.file
+    assert sha256_of(fetched) == YUNET.sha256 and "MMNET_EDGE_CACHE_DIR" in res.output
+    assert not cached_path().exists()  # the user cache was left alone
+    # on the device: the folder, the variable, no network
+    monkeypatch.setenv("MMNET_EDGE_CACHE_DIR", str(image))
+    monkeypatch.setenv("MMNET_EDGE_OFFLINE", "1")
+    assert resolve_detector_model(progress=False) == fetched
+    assert _Handler.hits == {"good": 1}
+
+
+def test_an_unwritable_cache_is_a_typed_error(env, tmp_path, monkeypatch):
+    env("good")
+    blocker = tmp_path / "not-a-folder"  # fails for root too, unlike a chmod
+    blocker.write_text("")
+    monkeypatch.setenv("MMNET_EDGE_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(DetectorUnavailableError, match="cannot write the model cache") as err:
+        resolve_detector_model(progress=False)
+    assert "MMNET_EDGE_CACHE_DIR" in str(err.value)
+    assert _Handler.hits == {}
+
+
+def test_doctor_says_where_the_detector_comes_from_and_never_downloads(env, monkeypatch):
+    import json
+
+    from mmnet_edge.cli import cli
+
+    def detector_check() -> dict:
+        res = CliRunner().invoke(cli, ["doctor", "--json"])
+        assert res.exit_code == 0, res.output
+        return next(c for c in json.loads(res.output)["checks"] if c["name"] == "face detector")
+
+    env("good")
+    det = detector_check()
+    assert (
+        not det["ok"] and "not fetched yet" in det["detail"] and "doctor --fetch" in det["detail"]
+    )
+    assert _Handler.hits == {}  # plain doctor reports only
+    resolve_detector_model(progress=False)
+    det = detector_check()
+    assert det["ok"] and "verified cache" in det["detail"] and str(cached_path()) in det["detail"]
+    cached_path().write_bytes(b"not yunet")
+    assert "corrupt" in detector_check()["detail"]
+    monkeypatch.setenv("MMNET_EDGE_FACE_DETECTOR", str(SHARED))
+    det = detector_check()
+    assert det["ok"] and "$MMNET_EDGE_FACE_DETECTOR" in det["detail"]
+
+
+def test_the_demo_photo_step_says_why_it_was_skipped(env, capsys, tiny_checkpoint, tmp_path):
+    """Without network (here: a mirror without the file) the demo's photo step is skipped
+    with one line saying why and how to enable it, never silently."""
+    pytest.importorskip("skimage")
+    from mmnet_edge.demo import _predict_photo
+    from mmnet_edge.export.onnx import export_onnx
+
+    onnx = export_onnx(tiny_checkpoint, tmp_path / "m.onnx").path
+    env("missing")
+    result = _predict_photo(onnx, None)
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "skipped" in ln]
+    assert result["status"] == "skipped" and "HTTP 404" in result["error"]
+    assert "could not be fetched" in line and "mmnet-edge doctor --fetch" in line
+    assert "MMNET_EDGE_MODEL_MIRROR" in line and "--detector PATH" in line

@@ -29,15 +29,26 @@ import click
     help="Fetch the pinned face detector model into the cache now (for machines imaged "
     "offline: then copy the cache folder; honours MMNET_EDGE_MODEL_MIRROR).",
 )
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --fetch: the cache root to fetch into (a folder for a kiosk image; point "
+    "MMNET_EDGE_CACHE_DIR at it on the device). Default: MMNET_EDGE_CACHE_DIR or the user cache.",
+)
 def doctor(
-    detector: str | None, as_json: bool, acceptance: bool, output: Path | None, fetch: bool
+    detector: str | None,
+    as_json: bool,
+    acceptance: bool,
+    output: Path | None,
+    fetch: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Print the environment and what mmnet-edge can do on this machine."""
+    if cache_dir is not None and not fetch:
+        raise click.UsageError("--cache-dir goes with --fetch")
     if fetch:
-        from mmnet_edge.align.model_fetch import YUNET, fetch_model
-
-        path = fetch_model(YUNET)  # a DetectorUnavailableError says why, exit code 1
-        click.echo(f"{YUNET.file}: {path} (sha256 {YUNET.sha256[:16]}… verified)")
+        _fetch(cache_dir, as_json)
         return
     if acceptance:
         _acceptance(output, as_json)
@@ -64,6 +75,23 @@ def doctor(
         console.print(f"[green]✓[/] {escape(item)}")
     for item in report.cannot_do:
         console.print(f"[yellow]✗[/] {escape(item)}")
+
+
+def _fetch(cache_dir: Path | None, as_json: bool) -> None:
+    """Pre-fetch the pinned detector; a DetectorUnavailableError says why (exit code 1)."""
+    from mmnet_edge.align.model_fetch import CACHE_VAR, YUNET, fetch_model
+
+    path = fetch_model(YUNET, progress=not as_json, cache_dir=cache_dir)
+    if as_json:
+        record = {"file": YUNET.file, "path": str(path), "sha256": YUNET.sha256}
+        click.echo(json.dumps({**record, "size": YUNET.size, "verified": True}, indent=2))
+        return
+    click.echo(f"{YUNET.file}: {path} (sha256 {YUNET.sha256[:16]}… verified)")
+    if cache_dir is not None:
+        click.echo(
+            f"on the device: copy the folder {cache_dir} into the image and set {CACHE_VAR} "
+            "to its path there; MMNET_EDGE_OFFLINE=1 keeps the device off the network"
+        )
 
 
 def _acceptance(output: Path | None, as_json: bool) -> None:
