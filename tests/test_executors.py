@@ -1,4 +1,4 @@
-"""Fold executors: Ray gives the in-process results, resumes, sweeps and names its extra."""
+"""Fold executors: bit-identical folds in-process and on Ray, resume, sweeps, the [ray] extra."""
 
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ import torch
 from click.testing import CliRunner
 from safetensors.numpy import load_file
 
+from mmnet_edge.checkpoint import read_metadata
 from mmnet_edge.cli import cli
 from mmnet_edge.data.synthetic import SyntheticConfig
 from mmnet_edge.errors import BackendUnavailableError, ConfigError
 from mmnet_edge.train import TrainConfig, sweep, train
+from mmnet_edge.train.device import cpu_kind
 from mmnet_edge.train.driver import finish_run, plan_run, run_plans
-from mmnet_edge.train.executors import InProcessExecutor, make_executor
+from mmnet_edge.train.executors import InProcessExecutor, fold_threads, make_executor
 from mmnet_edge.train.sweep import expand_grid, load_grid
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +73,46 @@ def _same_checkpoints(a: Path, b: Path, names: list[str]) -> None:
             np.testing.assert_array_equal(ta[k], tb[k], err_msg=f"{name}: {k}")
 
 
+def _tensors_equal(a: Path, b: Path) -> bool:
+    """Every tensor of two safetensors files bit-identical (same names, dtypes, values)."""
+    ta, tb = load_file(str(a)), load_file(str(b))
+    return ta.keys() == tb.keys() and all(
+        ta[k].dtype == tb[k].dtype and np.array_equal(ta[k], tb[k]) for k in ta
+    )
+
+
+def _training_meta(path: Path) -> dict:
+    return read_metadata(path).training
+
+
+def test_same_seed_and_config_give_bit_identical_folds_at_the_recorded_thread_count(
+    tmp_path: Path,
+) -> None:
+    """Two in-process runs at default settings write bit-identical fold weights; each fold
+    records the torch thread count read inside it, which decides the rounding."""
+    cfg = replace(BASE, threads=None, max_folds=1)  # default thread count
+    want = fold_threads(cfg)
+    runs = [train(replace(cfg, output=tmp_path / name)) for name in ("a", "b")]
+    ckpt = Path("folds") / "sub01.safetensors"
+    assert _tensors_equal(tmp_path / "a" / ckpt, tmp_path / "b" / ckpt)
+    assert _training_meta(tmp_path / "a" / ckpt)["threads"] == want
+    for res in runs:
+        (fold,) = res.folds
+        assert (fold.threads, fold.executor, fold.torch) == (want, "in-process", torch.__version__)
+        assert fold.cpu == cpu_kind()
+        assert res.report["folds"][0]["threads"] == want
+        assert res.report["environment"]["fold_threads"] == [want]
+    # the process's own settings are back (the autouse fixture set 1 thread)
+    assert torch.get_num_threads() == 1
+    assert not torch.are_deterministic_algorithms_enabled()
+    # the fold pins the count it was given and records it: at another count the float sums
+    # round differently, so equal weights above are not an accident of the thread count
+    other = 1 if want != 1 else 2
+    res = train(replace(cfg, threads=other, output=tmp_path / "other"))
+    assert res.folds[0].threads == other
+    assert not _tensors_equal(tmp_path / "a" / ckpt, tmp_path / "other" / ckpt)
+
+
 @pytest.mark.slow
 def test_default_settings_give_bit_identical_weights_in_process_and_on_ray(
     tmp_path: Path, local_ray: object
@@ -78,23 +120,34 @@ def test_default_settings_give_bit_identical_weights_in_process_and_on_ray(
     """Issue 23: at default settings (no --threads, no --cpus-per-fold) every fold and the
     final model train at one thread count on both executors, read back inside each fold and
     recorded, so the weights are bit-identical (they differ across thread counts)."""
-    from mmnet_edge.train.executors import fold_threads
-
     cfg = replace(BASE, threads=None, final_model=True, max_folds=2)
+    want = fold_threads(cfg)
     here = train(replace(cfg, output=tmp_path / "here"))
     there = train(replace(cfg, output=tmp_path / "ray", executor="ray"))
     names = [f.name for f in here.folds]
-    _same_checkpoints(tmp_path / "here", tmp_path / "ray", names)
-    a = load_file(str(tmp_path / "here" / "model.safetensors"))
-    b = load_file(str(tmp_path / "ray" / "model.safetensors"))
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=f"final model: {k}")
-    want = fold_threads(cfg)
-    for res in (here, there):
-        assert [f.threads for f in res.folds] == [want] * len(names)
+    for name in [*(f"folds/{n}.safetensors" for n in names), "model.safetensors"]:
+        a, b = tmp_path / "here" / name, tmp_path / "ray" / name
+        assert _tensors_equal(a, b), name
+        # the same metadata too (nothing names the executor), the thread count included
+        assert _training_meta(a) == _training_meta(b) and _training_meta(a)["threads"] == want
+    for res, executor in ((here, "in-process"), (there, "ray")):
+        for f in res.report["folds"]:
+            assert (f["threads"], f["executor"], f["torch"]) == (want, executor, torch.__version__)
         env = res.report["environment"]
         assert env["fold_threads"] == [want] and env["final_model_threads"] == want
+        assert env["fold_executors"] == [executor] and env["fold_cpus"] == [cpu_kind()]
+        assert (
+            f"torch threads per fold {want} (final model {want})"
+            in (res.output_dir / "report.md").read_text()
+        )
     assert torch.get_num_threads() == 1  # this process's own setting was restored
+    # a Ray fold really runs at the count it records: at another one its weights differ
+    other = 1 if want != 1 else 2
+    odd = train(replace(cfg, threads=other, final_model=False, max_folds=1, executor="ray",
+                        output=tmp_path / "ray-other"))  # fmt: skip
+    assert odd.report["folds"][0]["threads"] == other
+    ckpt = Path("folds") / f"{names[0]}.safetensors"
+    assert not _tensors_equal(tmp_path / "here" / ckpt, tmp_path / "ray-other" / ckpt)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -164,3 +165,31 @@ def test_trains_from_casme2_layout_on_disk(tmp_path: Path) -> None:
     assert [f.name for f in result.folds] == ["sub01"]
     assert result.report["dataset"]["dataset"] == "casme2"
     assert result.report["dataset"]["samples"] == 15 and result.metrics.n == 5
+
+
+def test_dataloader_workers_do_not_change_the_weights(tmp_path: Path) -> None:
+    """Shuffle and augmentation depend on the seed and the epoch only: ``--workers 1``
+    trains a fold bit for bit like ``--workers 0`` (persistent workers used to shuffle
+    differently and keep augmenting as in the first epoch from the second epoch on)."""
+    from dataclasses import replace
+
+    from safetensors.numpy import load_file
+
+    cfg = TrainConfig(
+        model="tiny",
+        protocol="holdout",
+        epochs=2,
+        batch_size=4,
+        synthetic=TINY_SET,
+        final_model=False,
+        progress=False,
+        device="cpu",
+    )
+    weights = []
+    for workers in (0, 1):
+        res = train(replace(cfg, num_workers=workers, output=tmp_path / f"w{workers}"))
+        weights.append(load_file(str(tmp_path / f"w{workers}" / res.folds[0].checkpoint)))
+    a, b = weights
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

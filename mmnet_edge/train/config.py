@@ -79,7 +79,10 @@ class TrainConfig:
 
     ``executor`` runs the folds in this process (default) or as Ray tasks (``address``:
     ``None`` starts a local Ray, ``"auto"`` or ``HOST:PORT`` joins a cluster; each task
-    asks for ``cpus_per_fold`` CPUs and ``gpus_per_fold`` GPUs). ``seeds`` and ``grid``
+    asks for ``cpus_per_fold`` CPUs — default: ``threads`` — and ``gpus_per_fold`` GPUs).
+    ``threads`` is the torch CPU thread count of every fold and of the final model, the same
+    on every executor (default 2, 1 on a 1-CPU machine): with the same seed and config the
+    fold weights are then bit-identical in-process and on Ray. ``seeds`` and ``grid``
     (a sequence of setting overrides, e.g. ``[{"lr": 1e-3}, {"lr": 2e-3}]``) make the run
     a sweep: use :func:`mmnet_edge.train.sweep`.
     """
@@ -126,13 +129,15 @@ class TrainConfig:
         return bool(self.seeds) or bool(self.grid)
 
     def check_executor(self) -> None:
-        """ConfigError for an unknown executor or negative per-fold resources."""
+        """ConfigError for an unknown executor or non-positive per-fold resources."""
         if self.executor not in EXECUTORS:
             raise ConfigError(
                 f"unknown executor {self.executor!r}; choose {' or '.join(EXECUTORS)}"
             )
         if (self.cpus_per_fold is not None and self.cpus_per_fold <= 0) or self.gpus_per_fold < 0:
             raise ConfigError("--cpus-per-fold must be > 0 and --gpus-per-fold ≥ 0")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be ≥ 1, got {self.threads}")
 
     def base_recipe_name(self) -> str:
         """The registered recipe this run starts from."""

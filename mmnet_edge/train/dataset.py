@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from mmnet_edge.data import Sample
 from mmnet_edge.data.samples import read_rgb
@@ -53,9 +53,11 @@ class PairDataset(Dataset):
             self._cache[index] = (resize_square(onset, self.size), resize_square(apex, self.size))
         return self._cache[index]
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Sample ``key``: an index (at :meth:`set_epoch`'s epoch) or ``(epoch, index)``."""
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         s = self.samples[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, epoch, index])
         picked = None
         if self.augment is not None and self.augment.temporal_jitter:
             picked = jitter_frames(s, rng)
@@ -79,17 +81,38 @@ def eval_dataset(
     return PairDataset(samples, size, mean, std, None)
 
 
+class SeededShuffle(RandomSampler):
+    """A shuffle and augmentation that depend on the seed and epoch only, not on workers.
+
+    A DataLoader draws its workers' base seed from its generator every epoch — but with
+    persistent workers only in the first — so a generator shared with the shuffle gives
+    other batches from the second epoch on with workers than without. This sampler owns its
+    generator and makes that draw itself every epoch: the order ``workers=0`` always had.
+    It yields ``(epoch, index)``: persistent workers hold a copy of the dataset that never
+    sees :meth:`PairDataset.set_epoch`, so the epoch travels with each index.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        epoch = int(getattr(self.data_source, "epoch", 0))
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        for index in super().__iter__():
+            yield epoch, index
+
+
 def make_loader(
     ds: PairDataset, batch: int, shuffle: bool, seed: int, workers: int
 ) -> DataLoader[Any]:
-    """A DataLoader whose shuffling is seeded by ``seed``."""
+    """A DataLoader whose shuffling is seeded by ``seed`` (the same order for any ``workers``;
+    augmentation draws from ``(seed, epoch, index)`` in the dataset, also worker-free)."""
     g = torch.Generator()
     g.manual_seed(seed)
+    loader_g = torch.Generator()  # the workers' base seeds only
+    loader_g.manual_seed(seed)
     return DataLoader(
         ds,
         batch_size=batch,
-        shuffle=shuffle,
-        generator=g,
+        sampler=SeededShuffle(ds, generator=g) if shuffle else None,
+        generator=loader_g,
         num_workers=workers,
         drop_last=False,
         persistent_workers=workers > 0,

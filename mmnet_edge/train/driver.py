@@ -10,6 +10,12 @@ set of metrics, trains a final model on all subjects, and writes a report direct
 
 Folds run on an executor (:mod:`mmnet_edge.train.executors`: this process, or Ray tasks);
 each finished fold is recorded as it arrives, whatever the order.
+
+Reproducible: every fold (and the final model) trains with a seed derived from the run seed
+and its name, deterministic kernels, and the one torch thread count the driver decided
+(:func:`~mmnet_edge.train.executors.fold_threads`), so the same seed and config give
+bit-identical fold weights on every executor of one machine type and torch build. Each fold
+records the thread count read back inside it, its executor and its torch version.
 """
 
 from __future__ import annotations
@@ -41,8 +47,14 @@ from mmnet_edge.metrics import Metrics, compute_metrics
 from mmnet_edge.model import MMNetConfig
 from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
-from mmnet_edge.train.device import seed_everything, select_device
-from mmnet_edge.train.executors import FoldExecutor, fold_threads, make_executor, torch_threads
+from mmnet_edge.train.device import cpu_kind, deterministic, seed_everything, select_device
+from mmnet_edge.train.executors import (
+    DEFAULT_FOLD_THREADS,
+    FoldExecutor,
+    fold_threads,
+    make_executor,
+    torch_threads,
+)
 from mmnet_edge.train.loop import fit, predict_samples
 from mmnet_edge.train.report import build_report, write_report
 from mmnet_edge.train.results import FoldResult, TrainResult
@@ -125,6 +137,10 @@ class FoldJob:
     checkpoint: Path
     record: Path
     fingerprint: str
+    #: torch CPU threads the fold trains with (the driver's :func:`fold_threads`)
+    threads: int = DEFAULT_FOLD_THREADS
+    #: the executor running the job (recorded with the fold's result)
+    executor: str = "in-process"
     #: the worker returns the checkpoint's bytes (remote executors) instead of writing it
     ship_checkpoint: bool = False
 
@@ -136,8 +152,17 @@ class FoldOutcome:
 
 
 def run_fold_job(job: FoldJob) -> FoldOutcome:
-    """Train and evaluate one fold (the function every executor runs)."""
+    """Train and evaluate one fold (the function every executor runs).
+
+    The fold runs at ``job.threads`` torch threads with deterministic kernels, whichever
+    process runs it; the process's previous settings are restored afterwards.
+    """
     device = select_device(job.cfg.device)
+    with torch_threads(job.threads), deterministic(device):
+        return _run_fold_job(job, device)
+
+
+def _run_fold_job(job: FoldJob, device: torch.device) -> FoldOutcome:
     if not job.ship_checkpoint:
         return FoldOutcome(_run_fold(job, device, job.out, job.checkpoint))
     with tempfile.TemporaryDirectory(prefix="mmnet-fold-") as tmp:
@@ -182,7 +207,7 @@ def _train_model(
 def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
     cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
     tf = time.perf_counter()
-    threads = torch.get_num_threads()  # what this fold really runs with (the executor set it)
+    threads = torch.get_num_threads()  # read back: what this fold really runs with
     seed = fold_seed(cfg.seed, fold.name)
     model, epoch_preds = _train_model(
         cfg,
@@ -209,6 +234,8 @@ def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) ->
         test_subjects=fold.test_subjects,
         seed=seed,
         epochs=recipe.epochs,
+        threads=threads,
+        torch=torch.__version__,
     )
     save_checkpoint(model.cpu(), meta, ckpt_path)
     return FoldResult(
@@ -223,6 +250,9 @@ def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) ->
         elapsed_s=round(time.perf_counter() - tf, 2),
         epoch_preds=epoch_preds or None,
         threads=threads,
+        executor=job.executor,
+        torch=torch.__version__,
+        cpu=cpu_kind(),
     )
 
 
@@ -307,7 +337,17 @@ def plan_run(cfg: TrainConfig) -> RunPlan:
                 plan.results[fold.name] = done
                 continue
         job = FoldJob(
-            cfg, recipe, mcfg, ds.name, tuple(ds.class_names), fold, out, ckpt_path, rec_path, fp
+            cfg,
+            recipe,
+            mcfg,
+            ds.name,
+            tuple(ds.class_names),
+            fold,
+            out,
+            ckpt_path,
+            rec_path,
+            fp,
+            threads=fold_threads(cfg),
         )
         plan.jobs.append(job)
     return plan
@@ -320,6 +360,7 @@ def run_plans(plans: Sequence[RunPlan], executor: FoldExecutor, progress: bool =
     for plan in plans:
         for job in plan.jobs:
             job.ship_checkpoint = executor.remote
+            job.executor = getattr(executor, "name", type(executor).__name__)
             by_job[id(job)] = plan
             jobs.append(job)
     total = sum(len(p.folds) for p in plans)
@@ -352,8 +393,10 @@ def finish_run(plan: RunPlan) -> TrainResult:
     metrics = compute_metrics(y_true, y_pred, ds.class_names)
 
     model_path: Path | None = None
+    final_threads: int | None = None
     if cfg.final_model:
         model_path = train_final(cfg, recipe, mcfg, ds, device, metrics, plan.fingerprint, out)
+        final_threads = read_metadata(model_path).training.get("threads")
     elapsed = time.perf_counter() - plan.t0
     report = build_report(
         cfg=cfg,
@@ -366,6 +409,7 @@ def finish_run(plan: RunPlan) -> TrainResult:
         elapsed_s=elapsed,
         model_path=model_path,
         fingerprint=plan.fingerprint,
+        final_model_threads=final_threads,
     )
     report_path = write_report(report, metrics, out)
     return TrainResult(metrics, report, results, out, model_path, report_path, elapsed)
@@ -375,14 +419,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Run a full training + evaluation and write the report directory (see module doc).
 
     Folds run on ``cfg.executor`` (this process, or Ray tasks); a config with ``seeds`` or
-    ``grid`` is a sweep: run it with :func:`mmnet_edge.train.sweep`. ``cfg.threads`` calls
-    ``torch.set_num_threads``, which is process-wide in PyTorch: it changes every torch
-    computation of this process, not only this training run.
+    ``grid`` is a sweep: run it with :func:`mmnet_edge.train.sweep`. Each fold and the final
+    model call ``torch.set_num_threads(fold_threads(cfg))`` (``cfg.threads``, default 2)
+    while they train and restore the previous count after; the setting is process-wide in
+    PyTorch, so other torch work of this process runs at that count meanwhile.
     """
     if cfg.is_sweep:
         raise ConfigError("this config has seeds/grid: run it with mmnet_edge.train.sweep(cfg)")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise ConfigError(f"threads must be ≥ 1, got {cfg.threads}")
     executor = make_executor(cfg)
     plan = plan_run(cfg)
     run_plans([plan], executor, cfg.progress)
@@ -406,7 +449,9 @@ def train_final(
             if read_metadata(path).training.get("fingerprint") == fp:
                 return path
     seed = fold_seed(cfg.seed, "__final__")
-    with torch_threads(fold_threads(cfg)):  # as every fold, whatever executor ran them
+    # as every fold, whatever executor ran them; the count is read back and recorded
+    with torch_threads(fold_threads(cfg)), deterministic(device):
+        threads = torch.get_num_threads()
         model, _ = _train_model(
             cfg, recipe, mcfg, ds.samples, device, seed, "final model (all subjects)", cfg.progress
         )
@@ -434,6 +479,8 @@ def train_final(
         synthetic=cfg.synthetic.to_dict() if cfg.synthetic else None,
         fingerprint=fp,
         mmnet_edge_version=__version__,
+        threads=threads,
+        torch=torch.__version__,
     )
     return save_checkpoint(model.cpu(), meta, path)
 

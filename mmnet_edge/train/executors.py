@@ -6,8 +6,10 @@ the driver records finished folds one by one (an interrupted run resumes from th
     executor = make_executor(cfg)
     executor.map(run_fold_job, jobs, on_done)   # on_done(job, outcome) per finished fold
 
-The executors know nothing about training: the driver supplies the job function. Ray is
-the ``[ray]`` extra and is imported only when the Ray executor runs. Torch-free.
+The executors know nothing about training: the driver supplies the job function, and that
+function pins its own torch thread count (:func:`fold_threads`, :func:`torch_threads`), so a
+fold runs at one count whichever executor — or a custom one — runs it. Ray is the ``[ray]``
+extra and is imported only when the Ray executor runs. Torch-free.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ RAY_EXTRA = "pip install 'mmnet-edge[ray]'"
 class FoldExecutor(Protocol):
     """Runs ``fn(job)`` for every job; calls ``on_done(job, result)`` as each one finishes."""
 
+    #: recorded with every fold it runs ("in-process", "ray")
+    name: str
     #: True when jobs run in other processes or machines (results travel back by value)
     remote: bool
 
@@ -44,7 +48,7 @@ class FoldExecutor(Protocol):
 #: torch CPU threads per fold unless ``TrainConfig.threads`` says otherwise — the same in
 #: this process and in a Ray task: float sums split over another number of threads round
 #: differently, so fold weights are bit-identical only at one thread count (measured: a
-#: tiny fold at 1 and 2 threads differs; in-process and on Ray at 1 thread, equal)
+#: tiny fold at 1 and 2 threads differs; in-process and on Ray at one count, equal)
 DEFAULT_FOLD_THREADS = 2
 
 
@@ -57,7 +61,11 @@ def available_cpus() -> int:
 
 
 def fold_threads(cfg: TrainConfig) -> int:
-    """Torch threads every fold (and the final model) trains with, on every executor."""
+    """Torch threads every fold (and the final model) trains with, on every executor.
+
+    ``cfg.threads``, else :data:`DEFAULT_FOLD_THREADS` (1 where this process may use only one
+    CPU). Decided once, by the driver, and carried to every fold in its job.
+    """
     if cfg.threads is not None:
         return int(cfg.threads)
     return max(1, min(DEFAULT_FOLD_THREADS, available_cpus()))
@@ -80,22 +88,14 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 class InProcessExecutor:
-    """One fold after another in this process (the default), each at ``threads`` threads."""
+    """One fold after another in this process (the default)."""
 
+    name = "in-process"
     remote = False
-
-    def __init__(self, threads: int = DEFAULT_FOLD_THREADS) -> None:
-        self.threads = threads
 
     def map(self, fn: Callable[[J], R], jobs: Sequence[J], on_done: Callable[[J, R], None]) -> None:
         for job in jobs:
-            on_done(job, _run_with_threads(fn, job, self.threads))
-
-
-def _run_with_threads(fn: Callable[[J], R], job: J, threads: int) -> R:
-    """A fold's body: pin torch's CPU threads (a Ray task: to its CPU share), run the job."""
-    with torch_threads(threads):
-        return fn(job)
+            on_done(job, fn(job))
 
 
 class RayExecutor:
@@ -106,9 +106,11 @@ class RayExecutor:
     ``ray://HOST:10001``) a remote one. A Ray instance that is already initialised in this
     process is used as it is. Folds finish in any order; results are reported as they come.
     Every node needs mmnet-edge (``[train]``) installed and, for file-based datasets, the
-    dataset at the same path.
+    dataset at the same path. ``threads`` (the folds' torch thread count, which the job
+    pins itself) sizes the CPU request when ``cpus_per_fold`` is not given.
     """
 
+    name = "ray"
     remote = True
 
     def __init__(
@@ -142,10 +144,10 @@ class RayExecutor:
             ray.init(**init)
             started = True
         task = ray.remote(num_cpus=self.cpus_per_fold, num_gpus=self.gpus_per_fold, max_retries=0)(
-            _run_with_threads
+            _call
         )
         fn_ref = ray.put(fn)
-        pending = {task.remote(fn_ref, job, self.threads): job for job in jobs}
+        pending = {task.remote(fn_ref, job): job for job in jobs}
         log.info("submitted %d fold tasks to Ray", len(pending))
         try:
             while pending:
@@ -162,6 +164,11 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()
+
+
+def _call(fn: Callable[[J], R], job: J) -> R:
+    """A Ray task's body (a module-level function, so workers can import it)."""
+    return fn(job)
 
 
 def import_ray() -> Any:
@@ -181,7 +188,7 @@ def make_executor(cfg: TrainConfig) -> FoldExecutor:
     if cfg.executor == "ray":
         import_ray()  # fail before any dataset is loaded
         return RayExecutor(cfg.address, cfg.cpus_per_fold, cfg.gpus_per_fold, fold_threads(cfg))
-    return InProcessExecutor(fold_threads(cfg))
+    return InProcessExecutor()
 
 
 __all__ = [

@@ -14,7 +14,6 @@ import torch
 from mmnet_edge._version import __version__
 from mmnet_edge.artifacts.files import atomic_path, atomic_write_text
 from mmnet_edge.metrics import Metrics, compute_metrics
-from mmnet_edge.train.executors import fold_threads
 
 if TYPE_CHECKING:
     from mmnet_edge.data import MEDataset
@@ -67,8 +66,14 @@ def build_report(
     elapsed_s: float,
     model_path: Path | None,
     fingerprint: str,
+    final_model_threads: int | None = None,
 ) -> dict[str, Any]:
-    """The ``report.json`` content (top-level metrics + everything needed to reproduce)."""
+    """The ``report.json`` content (top-level metrics + everything needed to reproduce).
+
+    Thread counts, executors and torch versions are the ones each fold recorded from inside
+    itself (a resumed fold keeps what it ran with); ``final_model_threads`` is the count read
+    back while the final model trained (from its checkpoint's metadata).
+    """
     report: dict[str, Any] = {
         "accuracy": _round(metrics.accuracy),
         "uf1": _round(metrics.uf1),
@@ -91,6 +96,9 @@ def build_report(
                 "elapsed_s": f.elapsed_s,
                 "resumed": f.resumed,
                 "threads": f.threads,
+                "executor": f.executor,
+                "torch": f.torch,
+                "cpu": f.cpu,
             }
             for f in folds
         ],
@@ -119,15 +127,30 @@ def build_report(
             "mmnet_edge": __version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            # read inside each fold (and the final model's training): the count that decides
-            # bit-identical weights across executors
+            # read inside each fold and the final model's training: with the torch build and
+            # CPU kind, what decides bit-identical weights across executors
             "fold_threads": sorted({f.threads for f in folds if f.threads is not None}),
-            "final_model_threads": fold_threads(cfg),
+            "fold_executors": sorted({f.executor for f in folds if f.executor}),
+            "fold_torch": sorted({f.torch for f in folds if f.torch}),
+            "fold_cpus": sorted({f.cpu for f in folds if f.cpu}),
+            "final_model_threads": final_model_threads,
         },
     }
     if cfg.report_best_epoch:
         report["best_epoch"] = best_epoch_metrics(folds, list(dataset.class_names))
     return report
+
+
+def _environment_line(env: dict[str, Any]) -> str:
+    def join(values: Any) -> str:
+        return ", ".join(str(v) for v in values) if values else "?"
+
+    return (
+        f"- ran with: torch threads per fold {join(env.get('fold_threads'))} "
+        f"(final model {env.get('final_model_threads') or '—'}), executor "
+        f"{join(env.get('fold_executors'))}, torch {join(env.get('fold_torch'))}, "
+        f"CPU {join(env.get('fold_cpus'))}"
+    )
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -141,6 +164,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"({report['model']['config']['input_size']} px), epochs {report['epochs']}, "
         f"seed {report['seed']}, device {report['device']}, {report['elapsed_s']} s",
         f"- recipe: {', '.join(f'{k}={v}' for k, v in report['recipe'].items())}",
+        _environment_line(report.get("environment", {})),
         "",
         "## Leakage-free result (fixed epoch count, pooled over folds)",
         "",

@@ -24,6 +24,11 @@ class FoldResult:
     epoch_preds: list[list[int]] | None = None  # only with report_best_epoch
     #: torch CPU threads the fold trained with, read inside the fold (not the setting)
     threads: int | None = None
+    #: the executor that ran the fold ("in-process", "ray"), the torch it ran with and the
+    #: CPU kind torch picked kernels for (e.g. "x86_64/AVX512")
+    executor: str | None = None
+    torch: str | None = None
+    cpu: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -182,17 +182,17 @@ def summary_markdown(cfg: TrainConfig, rows: list[dict[str, Any]]) -> str:
 
 
 def sweep(cfg: TrainConfig) -> SweepResult:
-    """Run every (setting × seed) of ``cfg`` and write ``sweep.json`` + ``sweep.md``."""
-    import torch
+    """Run every (setting × seed) of ``cfg`` and write ``sweep.json`` + ``sweep.md``.
 
+    Every fold pins its own torch thread count (``cfg.threads``, default 2), as in
+    :func:`mmnet_edge.train.train`; this process's count is left as it was.
+    """
     from mmnet_edge.artifacts.files import atomic_write_text
     from mmnet_edge.train.driver import finish_run, plan_run, run_plans
     from mmnet_edge.train.executors import make_executor
 
     t0 = time.perf_counter()
     executor = make_executor(cfg)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     runs = expand(cfg)
     plans = [plan_run(run_cfg) for *_, run_cfg in runs]
     run_plans(plans, executor, cfg.progress)
