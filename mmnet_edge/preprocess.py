@@ -137,10 +137,18 @@ def check_pair_tensors(onset: np.ndarray, apex: np.ndarray, size: int) -> None:
             )
     if onset.shape != apex.shape:
         raise InputError(f"onset {onset.shape} and apex {apex.shape} shapes differ")
-    for name, t in (("onset", onset), ("apex", apex)):
-        if not np.isfinite(t).all():
-            bad = np.argwhere(~np.isfinite(t).reshape(t.shape[0], -1).all(1)).ravel()
-            raise InputError(
-                f"{name} tensor contains NaN/Inf (pair(s) {bad[:5].tolist()}): the input, not "
-                "the model, is broken — check the frames and the preprocessing that made it"
-            )
+    check_finite_tensor("onset", onset)
+    check_finite_tensor("apex", apex)
+
+
+def check_finite_tensor(name: str, tensor: np.ndarray) -> None:
+    """Raise :class:`InputError` naming the pairs (rows) of an N×… tensor with NaN/Inf: a
+    broken input, told apart from a model whose outputs are not finite."""
+    t = np.asarray(tensor)
+    if not np.isfinite(t).all():
+        rows = t.reshape(t.shape[0], -1) if t.ndim > 1 else t.reshape(1, -1)
+        bad = np.flatnonzero(~np.isfinite(rows).all(1))
+        raise InputError(
+            f"{name} tensor contains NaN/Inf (pair(s) {bad[:5].tolist()}): the input, "
+            "not the model, is broken — check the frames and the preprocessing that made it"
+        )

@@ -238,6 +238,75 @@ def test_a_caller_face_outside_or_degenerate_for_the_image_is_refused(photo, ali
         plain.fit(photo, "rgb", landmarks=same_eyes)
 
 
+def test_what_a_detector_returns_passes_the_caller_checks(photo, aligner):
+    """The thresholds never refuse a real detection: faces at the frame edge, 13-px faces,
+    faces rotated 60–90° (YuNet's eye distance falls to ~0.16 of the box width there)."""
+    from mmnet_edge.align.aligner import check_face_in_image
+
+    h, w = photo.shape[:2]
+    views = {
+        "edge": cv2.warpAffine(photo, np.float32([[1, 0, -330], [0, 1, 0]]), (w, h)),
+        "tiny": cv2.resize(photo, None, fx=0.15, fy=0.15, interpolation=cv2.INTER_AREA),
+        **{f"rot{a}": transformed(photo, 0, 0, 1.0, a) for a in (60, 90)},
+    }
+    for name, view in views.items():
+        faces = aligner.detector.detect(cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
+        assert faces, name
+        for face in faces:
+            check_face_in_image(face, view.shape)  # raises on a refusal
+
+
+def test_a_caller_face_that_is_not_a_face_in_pixels_is_refused(photo, aligner):
+    face = aligner.fit(photo, "rgb").face
+    h, w = photo.shape[:2]
+    plain = Aligner(detector=None, output_size=112)
+    with pytest.raises(InputError, match="four finite numbers"):  # used to pass unchecked
+        plain.fit(photo, "rgb", face=Face((np.nan, 0.0, 100.0, 100.0), face.landmarks))
+    with pytest.raises(InputError, match="four finite numbers"):  # used to divide by zero
+        plain.fit(photo, "rgb", face=Face((10.0, 10.0, 0.0, 0.0), np.zeros((0, 2), np.float32)))
+    normalised = face.landmarks / np.array([w, h], np.float32)  # MediaPipe's convention
+    with pytest.raises(InputError, match=f"normalised.*multiply x by {w}"):
+        plain.fit(photo, "rgb", landmarks=normalised)
+    close = face.landmarks.copy()
+    close[1] = close[0] + (2.5, 0)  # eyes 2.5 px apart in a ~90 px face
+    with pytest.raises(InputError, match="degenerate"):
+        plain.fit(photo, "rgb", box=face.box, landmarks=close)
+    x, y, bw, bh = face.box
+    with pytest.raises(InputError, match="box and landmarks must describe the same face"):
+        plain.fit(photo, "rgb", box=(x + 3 * bw, y, bw, bh), landmarks=face.landmarks)
+    plain.fit(photo, "rgb", box=face.box, landmarks=face.landmarks)  # the real pair passes
+
+
+def test_a_caller_tracker_face_is_checked_and_taken_as_given(photo, aligner):
+    """CallerSuppliedDetector used to be 'refined' at the default refine=2: re-detecting on
+    a warped view returned its image-space face again, and the landmarks ended up off the
+    image. Its face is now the caller's input: checked, and used as given."""
+    face = aligner.fit(photo, "rgb").face
+    got = Aligner(CallerSuppliedDetector(landmarks=face.landmarks)).fit(photo, "rgb").face
+    np.testing.assert_allclose(got.landmarks, face.landmarks)
+    h, w = photo.shape[:2]
+    outside = Aligner(CallerSuppliedDetector(box=(w + 10, 0, 100, 100)))
+    with pytest.raises(InputError, match="entirely outside the image"):
+        outside.fit(photo, "rgb")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"drift_px": float("nan")}, "drift_px must be a finite number"),
+        ({"drift_px": -1}, "drift_px must be ≥ 0"),
+        ({"check_every": 0}, "check_every must be ≥ 1"),
+        ({"check_every": 2.5}, "check_every must be an integer"),
+        ({"smoothing": 1.0}, "smoothing must be ≥ 0 and < 1"),
+        ({"smoothing": float("nan")}, "smoothing must be a finite number"),
+        ({"snap_px": "far"}, "snap_px must be a number"),
+    ],
+)
+def test_tracker_options_are_checked_when_made(options, match):
+    with pytest.raises(InputError, match=match):
+        ReferenceTracker(Aligner(detector=None), **options)
+
+
 def test_caller_supplied_detector_drives_a_stream(photo, aligner):
     """A robot's own face tracker feeds the stream aligner; no model file involved."""
     face = aligner.fit(photo, "rgb").face

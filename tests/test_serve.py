@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmnet_edge.cli import cli
-from mmnet_edge.errors import BackendUnavailableError, InputError
+from mmnet_edge.errors import BackendUnavailableError, InputError, NoFaceError
 from mmnet_edge.serve.environment import (
     check_ports,
     free_port,
@@ -241,6 +241,11 @@ def test_concurrent_clients_are_batched(server: Served, pairs: list, runtime: ob
 
 @pytest.mark.slow
 def test_bad_requests_get_errors_and_the_server_keeps_serving(server: Served, pairs: list) -> None:
+    """Shape/dtype/missing-input errors are Triton's own (400/INVALID_ARGUMENT); a request
+    that is bad in content is answered 400 in its own reply (status/error outputs), never a
+    500, and fails no other request."""
+    import json as jsonlib
+
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
@@ -248,13 +253,17 @@ def test_bad_requests_get_errors_and_the_server_keeps_serving(server: Served, pa
 
     raw = grpcclient.InferenceServerClient(server.grpc.removeprefix("grpc://"))
 
-    def infer(model: str, **arrays: tuple[np.ndarray, str]) -> None:
+    def infer(model: str, **arrays: tuple[np.ndarray, str]) -> object:
         inputs = []
         for name, (arr, dtype) in arrays.items():
             t = grpcclient.InferInput(name, list(arr.shape), dtype)
             t.set_data_from_numpy(arr)
             inputs.append(t)
-        raw.infer(model, inputs)
+        return raw.infer(model, inputs)
+
+    def refused(res: object) -> str:
+        assert res.as_numpy("status").reshape(-1).tolist() == [400]
+        return res.as_numpy("error").reshape(-1)[0].decode()
 
     good = np.zeros((1, 3, 112, 112), np.float32)
     with pytest.raises(InferenceServerException, match="shape|dims"):
@@ -264,14 +273,41 @@ def test_bad_requests_get_errors_and_the_server_keeps_serving(server: Served, pa
         infer("mmnet", onset=(good.astype(np.float64), "FP64"), apex=(good, "FP32"))
     with pytest.raises(InferenceServerException):
         infer("mmnet", onset=(good, "FP32"))  # apex missing
+    nan = good.copy()
+    nan[0, 0, 0, 0] = np.nan
+    assert "NaN/Inf" in refused(infer("mmnet", onset=(good, "FP32"), apex=(nan, "FP32")))
+    with pytest.raises(InferenceServerException, match="shape|dims"):
+        rgba = np.zeros((50, 50, 4), np.uint8)
+        infer("mmnet_pair", onset_pixels=(rgba, "UINT8"), apex_pixels=(rgba, "UINT8"))
+    assert "onset_pixels" in refused(infer("mmnet_pair", apex_pixels=(pairs[0][1], "UINT8")))
+    blank = np.full((120, 160, 3), 128, np.uint8)
+    no_face = refused(
+        infer("mmnet_pair", onset_pixels=(blank, "UINT8"), apex_pixels=(blank, "UINT8"))
+    )
+    assert jsonlib.loads(no_face)["type"] == "NoFaceError"
+    # plain HTTP/JSON: the transport answers 200, the reply says 400 (not Triton's 500)
+    body = {
+        "inputs": [
+            {"name": "onset_image", "shape": [1], "datatype": "BYTES", "data": ["not an image"]},
+            {"name": "apex_image", "shape": [1], "datatype": "BYTES", "data": ["not an image"]},
+        ]
+    }
+    request = urllib.request.Request(
+        f"{server.http}/v2/models/mmnet_pair/infer",
+        data=jsonlib.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        outputs = {o["name"]: o["data"] for o in jsonlib.loads(response.read())["outputs"]}
+    assert outputs["status"] == [400] and "cannot decode" in outputs["error"][0]
     with Client(server.grpc, color="rgb") as client:
         with pytest.raises(InputError, match="cannot decode"):
             client.predict(b"this is not an image", b"\x89PNG\r\n\x1a\nbroken")
-        with pytest.raises(InferenceServerException, match="onset_image|onset_pixels"):
-            infer("mmnet_pair", apex_pixels=(pairs[0][1], "UINT8"))  # no onset at all
-        with pytest.raises(InferenceServerException, match="shape|dims"):
-            rgba = np.zeros((50, 50, 4), np.uint8)
-            infer("mmnet_pair", onset_pixels=(rgba, "UINT8"), apex_pixels=(rgba, "UINT8"))
+        with pytest.raises(NoFaceError):
+            client.predict(blank, blank)
+        with pytest.raises(InputError, match="NaN/Inf"):
+            client.predict_tensors(nan, good)  # refused before anything is sent
         # … and the server still answers well-formed requests
         assert client.predict(*pairs[0]).label in client.class_names
     raw.close()

@@ -65,6 +65,10 @@ class Runtime:
     ) -> None:
         from mmnet_edge.runtime.loader import open_runner
 
+        if color not in ("rgb", "bgr"):
+            raise InputError(
+                f"color must be 'rgb' or 'bgr' (the order of your arrays), not {color!r}"
+            )
         self.runner = open_runner(
             model, backend=backend, device=device, precision=precision, **runner_options
         )
@@ -168,7 +172,8 @@ class Runtime:
         return tensors[:1], tensors[1:], box, timings
 
     def run_tensors(self, onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
-        """Raw logits for preprocessed N×3×S×S float32 tensors (no alignment)."""
+        """Raw logits for preprocessed N×3×S×S float32 tensors (no alignment). A tensor of
+        another shape or dtype, or with NaN/Inf, is an :class:`InputError` naming it."""
         self._check_open()
         with self._run_lock:
             return self.runner.run(onset, apex)
@@ -200,7 +205,9 @@ class Runtime:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise InputError("this Runtime is closed; create a new one")
+            from mmnet_edge.runtime.runner import RunnerClosedError
+
+            raise RunnerClosedError("this Runtime is closed; create a new one")
 
     # ------------------------------------------------------------------ API
     def predict(

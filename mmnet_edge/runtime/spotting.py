@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from mmnet_edge.errors import InputError
+from mmnet_edge.options import check_int_option
 from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, is_grey
 
 _WORK_SIZE = 64  # motion is measured on small grey crops: cheap and robust to noise
@@ -46,34 +47,6 @@ def motion_between(reference: np.ndarray, frame: np.ndarray, grid: int = 8) -> f
     diff -= float(diff.mean())
     blocks = cv2.resize(np.abs(diff), (grid, grid), interpolation=cv2.INTER_AREA)
     return float(blocks.max() - np.median(blocks))
-
-
-def check_int_option(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """An integer option in [low, high] (bools and non-integers refused), else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
-        raise InputError(f"{name} must be {bound}, got {value}")
-    return int(value)
-
-
-def check_float_option(
-    name: str, value: Any, low: float, high: float | None = None, low_open: bool = False
-) -> float:
-    """A finite number in [low, high] (``low_open``: above ``low``), else InputError."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not np.isfinite(v):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    if (v <= low if low_open else v < low) or (high is not None and v > high):
-        lo = f"> {low:g}" if low_open else f"≥ {low:g}"
-        raise InputError(
-            f"{name} must be {lo}" + (f" and ≤ {high:g}" if high else "") + f", got {v:g}"
-        )
-    return v
 
 
 #: the widest moving average over the motion curve: wider flattens the apex away

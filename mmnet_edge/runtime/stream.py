@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmnet_edge.errors import InputError
+from mmnet_edge.options import check_float_option, check_int_option
 from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, is_grey
 from mmnet_edge.runtime.prediction import ClipPrediction
-from mmnet_edge.runtime.spotting import (
-    check_float_option,
-    check_int_option,
-    motion_between,
-    motion_signature,
-)
+from mmnet_edge.runtime.spotting import motion_between, motion_signature
 
 if TYPE_CHECKING:  # pragma: no cover
     from mmnet_edge.runtime.runtime import Runtime
@@ -26,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: frames a stream may hold (memory: one aligned crop each; 10 s at 60 fps)
 MAX_WINDOW = 600
+#: motion is measured in grey levels (0–255): a higher threshold could never be reached
+MAX_THRESHOLD = 255.0
 
 
 class StreamPredictor:
@@ -49,9 +48,13 @@ class StreamPredictor:
         self.runtime = runtime
         # typed errors naming the option and its range, before any frame is held
         self.window = check_int_option("window", window, 3, MAX_WINDOW)
-        self.threshold = check_float_option("threshold", threshold, 0.0, low_open=True)
+        self.threshold = check_float_option(
+            "threshold", threshold, 0.0, MAX_THRESHOLD, low_open=True
+        )
         self.release = check_float_option("release", release, 0.0, 1.0, low_open=True)
         self.color: ColorOrder = color or runtime.color
+        if self.color not in ("rgb", "bgr"):
+            raise InputError(f"color must be 'rgb' or 'bgr', not {self.color!r}")
         self._frames: deque[tuple[int, np.ndarray, float]] = deque(maxlen=window)
         self._onset: tuple[int, np.ndarray, np.ndarray] | None = None
         self._transform: Any = None

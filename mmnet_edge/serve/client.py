@@ -8,8 +8,9 @@ as :class:`~mmnet_edge.Runtime`.
 
 ``url``: ``grpc://HOST:PORT`` (default scheme; Triton's gRPC port, 8001) or
 ``http://HOST:PORT`` (8000). One client per thread (or share one gRPC client: its channel
-is thread-safe). Server-side errors raise :class:`InputError` (or :class:`NoFaceError`)
-with the server's message; an unreachable server raises :class:`BackendUnavailableError`.
+is thread-safe). A request the server refuses (status 400 in its reply) raises
+:class:`InputError` (or :class:`NoFaceError`) with the server's message; a server failure
+raises :class:`BackendExecutionError`, an unreachable server :class:`BackendUnavailableError`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from mmnet_edge.errors import BackendUnavailableError, InputError, NoFaceError
+from mmnet_edge.errors import (
+    BackendExecutionError,
+    BackendUnavailableError,
+    InputError,
+    NoFaceError,
+)
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8
+from mmnet_edge.preprocess import ColorOrder, as_rgb_uint8, check_finite_tensor
 from mmnet_edge.runtime.prediction import Prediction, postprocess
 from mmnet_edge.serve.environment import SERVE_EXTRA
 from mmnet_edge.serve.protocol import METADATA_MODEL, PAIR_MODEL, PAIR_OUTPUTS, TENSOR_MODEL
+from mmnet_edge.serve.replies import raise_reply
 
 ImageLike = np.ndarray | str | os.PathLike[str] | bytes
 
@@ -97,6 +104,9 @@ class Client:
                 raise BackendUnavailableError(f"cannot reach {self.url}: {msg}") from exc
             if "NoFaceError" in msg:
                 raise NoFaceError(f"server: {msg}") from exc
+            if "INTERNAL" in status.upper() or status == "500":
+                # the server's own failure: bad requests come back in-band (status 400)
+                raise BackendExecutionError(f"the server failed on {model}: {msg}") from exc
             raise InputError(f"server rejected the request to {model}: {msg}") from exc
         except OSError as exc:  # http client: connection refused
             raise BackendUnavailableError(f"cannot reach {self.url}: {exc}") from exc
@@ -152,6 +162,8 @@ class Client:
         inputs = [self._frame("onset", onset, color), self._frame("apex", apex, color)]
         res = self._infer(PAIR_MODEL, inputs, list(PAIR_OUTPUTS))
         ms = (time.perf_counter() - t0) * 1e3
+        raw = res.as_numpy("error").reshape(-1)[0]
+        raise_reply(res.as_numpy("status").reshape(-1)[0], raw, PAIR_MODEL)  # its typed error
         logits = res.as_numpy("logits").astype(np.float32)
         probs = res.as_numpy("probabilities")
         idx = int(res.as_numpy("index").reshape(-1)[0])
@@ -170,9 +182,12 @@ class Client:
         )
 
     def predict_tensors(self, onset: np.ndarray, apex: np.ndarray) -> list[Prediction]:
-        """Classify preprocessed N×3×S×S float32 pairs through ``mmnet`` (no alignment)."""
+        """Classify preprocessed N×3×S×S float32 pairs through ``mmnet`` (no alignment).
+        NaN/Inf is an :class:`InputError` here, before anything is sent."""
         on = np.ascontiguousarray(onset, dtype=np.float32)
         ap = np.ascontiguousarray(apex, dtype=np.float32)
+        check_finite_tensor("onset", on)
+        check_finite_tensor("apex", ap)
         t0 = time.perf_counter()
         res = self._infer(
             TENSOR_MODEL,

@@ -12,7 +12,10 @@ TENSOR_MODEL = "mmnet"
 PAIR_MODEL = "mmnet_pair"
 #: the served model's metadata as JSON
 METADATA_MODEL = "mmnet_metadata"
+#: every reply of TENSOR_MODEL/PAIR_MODEL (per pair): ``status`` INT32 (200, or 400 for a bad
+#: input) and ``error`` BYTES ("" or JSON type/message); see :mod:`mmnet_edge.serve.replies`
+REPLY_OUTPUTS = ("status", "error")
 #: what PAIR_MODEL returns, in order
-PAIR_OUTPUTS = ("label", "index", "logits", "probabilities", "face_box")
+PAIR_OUTPUTS = ("label", "index", "logits", "probabilities", "face_box", *REPLY_OUTPUTS)
 
-__all__ = ["METADATA_MODEL", "PAIR_MODEL", "PAIR_OUTPUTS", "TENSOR_MODEL"]
+__all__ = ["METADATA_MODEL", "PAIR_MODEL", "PAIR_OUTPUTS", "REPLY_OUTPUTS", "TENSOR_MODEL"]

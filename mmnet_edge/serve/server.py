@@ -18,6 +18,11 @@ the bound Python functions in this process. Three models:
     request; the tensors then go through
     ``mmnet`` over gRPC, where requests of all cameras are batched together (Triton's
     ensemble pattern).
+
+Both inference models also answer ``status`` INT32 and ``error`` BYTES per pair: 200 and
+``""``, or 400 and a JSON type/message when the request itself is bad (undecodable image,
+colour/grey mix, NaN/Inf tensor, no face …). PyTriton would turn a raised error into a 500
+for the whole batch (:mod:`mmnet_edge.serve.replies`); server faults still raise.
 ``mmnet_metadata``
     input ``request`` UINT8 ``[1]`` (ignored) → ``metadata`` BYTES ``[1]``: the model
     metadata JSON (class names, input size, mean/std) and the serving settings.
@@ -43,13 +48,15 @@ import numpy as np
 
 from mmnet_edge.compare import softmax
 from mmnet_edge.errors import BackendUnavailableError, InputError
+from mmnet_edge.preprocess import check_pair_tensors
 from mmnet_edge.serve.environment import (
     SERVE_EXTRA,
     check_ports,
     numpy_hint,
     prepare_stub_environment,
 )
-from mmnet_edge.serve.protocol import METADATA_MODEL, PAIR_MODEL, TENSOR_MODEL
+from mmnet_edge.serve.protocol import METADATA_MODEL, PAIR_MODEL, REPLY_OUTPUTS, TENSOR_MODEL
+from mmnet_edge.serve.replies import OK, ErrorReply, raise_reply, reply_for
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,28 @@ def import_pytriton() -> Any:
             f"missing): {SERVE_EXTRA}"
         ) from exc
     return pytriton
+
+
+def _refuse(model: str, exc: BaseException) -> ErrorReply | None:
+    """The reply refusing a request for its own fault (logged), or None: the server's fault."""
+    reply = reply_for(exc)
+    if reply is not None:
+        log.info("%s: refused a request (%d %s): %s", model, reply.status, reply.type, exc)
+    return reply
+
+
+def _reply_outputs(reply: ErrorReply | None, rows: int | None = None) -> dict[str, np.ndarray]:
+    """``status``/``error`` outputs: one value, or ``rows`` of them (a batched model)."""
+    status = np.array([OK if reply is None else reply.status], dtype=np.int32)
+    error = np.array([b"" if reply is None else reply.to_bytes()], dtype=object)
+    if rows is None:
+        return {"status": status, "error": error}
+    return {"status": np.tile(status, (rows, 1)), "error": np.tile(error, (rows, 1))}
+
+
+def _first_error(result: Any) -> bytes:
+    raw = result.as_numpy("error").reshape(-1)[0]
+    return raw if isinstance(raw, bytes) else str(raw).encode()
 
 
 def _first(request: Any, names: Sequence[str]) -> tuple[str, np.ndarray] | None:
@@ -230,25 +259,18 @@ class MMNetServer:
 
     # ----------------------------------------------------------------- models
     def _bind(self) -> None:
-        from pytriton.decorators import batch
         from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 
         s, rt = self.settings, self._runtime
         size, n_cls = rt.input_size, len(rt.class_names)
         tensor = (3, size, size)
-
-        @batch
-        def infer_tensors(onset: np.ndarray, apex: np.ndarray) -> dict[str, np.ndarray]:
-            self.stats.add(int(onset.shape[0]))
-            logits = rt.run_tensors(onset.astype(np.float32), apex.astype(np.float32))
-            return {
-                "logits": logits.astype(np.float32),
-                "probabilities": softmax(logits).astype(np.float32),
-            }
-
+        replies = [
+            Tensor(name="status", dtype=np.int32, shape=(1,)),
+            Tensor(name="error", dtype=np.bytes_, shape=(1,)),
+        ]
         self._triton.bind(
             model_name=TENSOR_MODEL,
-            infer_func=infer_tensors,
+            infer_func=self._tensor_function(),
             inputs=[
                 Tensor(name="onset", dtype=np.float32, shape=tensor),
                 Tensor(name="apex", dtype=np.float32, shape=tensor),
@@ -256,6 +278,7 @@ class MMNetServer:
             outputs=[
                 Tensor(name="logits", dtype=np.float32, shape=(n_cls,)),
                 Tensor(name="probabilities", dtype=np.float32, shape=(n_cls,)),
+                *replies,
             ],
             config=ModelConfig(
                 max_batch_size=self.max_batch,
@@ -278,6 +301,7 @@ class MMNetServer:
                 Tensor(name="logits", dtype=np.float32, shape=(n_cls,)),
                 Tensor(name="probabilities", dtype=np.float32, shape=(n_cls,)),
                 Tensor(name="face_box", dtype=np.float32, shape=(4,)),
+                *replies,
             ],
             config=ModelConfig(batching=False),
             strict=True,
@@ -304,6 +328,49 @@ class MMNetServer:
             strict=True,
         )
 
+    def _tensor_function(self) -> Any:
+        """The ``mmnet`` function: each request of a dynamic batch is checked on its own (a
+        NaN/Inf tensor is refused with status 400 in its own reply) and the rest run as one
+        batch, so one camera's bad tensor never fails another camera's request."""
+        rt = self._runtime
+        n_cls = len(rt.class_names)
+
+        def infer_tensors(requests: list[Any]) -> list[dict[str, np.ndarray]]:
+            refused: dict[int, ErrorReply] = {}
+            good: list[tuple[int, np.ndarray, np.ndarray]] = []
+            for i, request in enumerate(requests):
+                on = np.ascontiguousarray(request["onset"], dtype=np.float32)
+                ap = np.ascontiguousarray(request["apex"], dtype=np.float32)
+                try:
+                    check_pair_tensors(on, ap, rt.input_size)
+                except InputError as exc:
+                    refused[i] = _refuse(TENSOR_MODEL, exc)
+                else:
+                    good.append((i, on, ap))
+            logits: dict[int, np.ndarray] = {}
+            if good:
+                on = np.concatenate([g[1] for g in good])
+                ap = np.concatenate([g[2] for g in good])
+                self.stats.add(int(on.shape[0]))
+                out = rt.run_tensors(on, ap).astype(np.float32)
+                bounds = np.cumsum([len(g[1]) for g in good])[:-1]
+                logits = {g[0]: part for g, part in zip(good, np.split(out, bounds))}
+            responses = []
+            for i, request in enumerate(requests):
+                n = len(request["onset"])
+                reply = refused.get(i)
+                lg = logits[i] if reply is None else np.full((n, n_cls), np.nan, np.float32)
+                responses.append(
+                    {
+                        "logits": lg,
+                        "probabilities": softmax(lg).astype(np.float32),
+                        **_reply_outputs(reply, n),
+                    }
+                )
+            return responses
+
+        return infer_tensors
+
     def _tensor_client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
@@ -323,8 +390,9 @@ class MMNetServer:
             t = grpcclient.InferInput(name, list(arr.shape), "FP32")
             t.set_data_from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
             inputs.append(t)
-        out = grpcclient.InferRequestedOutput("logits")
-        res = self._tensor_client().infer(TENSOR_MODEL, inputs, outputs=[out])
+        outputs = [grpcclient.InferRequestedOutput(n) for n in ("logits", *REPLY_OUTPUTS)]
+        res = self._tensor_client().infer(TENSOR_MODEL, inputs, outputs=outputs)
+        raise_reply(res.as_numpy("status").reshape(-1)[0], _first_error(res), TENSOR_MODEL)
         return res.as_numpy("logits")
 
     def _make_aligner(self) -> Any:
@@ -371,8 +439,25 @@ class MMNetServer:
         def infer_pairs(requests: list[Any]) -> list[dict[str, np.ndarray]]:
             responses = []
             for request in requests:
-                on_t, ap_t, box = self._prepare_request(request, aligner)
-                logits = self._run_through_tensor_model(on_t, ap_t)[0]
+                try:
+                    on_t, ap_t, box = self._prepare_request(request, aligner)
+                    logits = self._run_through_tensor_model(on_t, ap_t)[0]
+                except Exception as exc:  # noqa: BLE001 - the request's fault → its reply
+                    reply = _refuse(PAIR_MODEL, exc)
+                    if reply is None:
+                        raise  # the server's fault: Triton answers INTERNAL (500)
+                    nan = np.full(len(names), np.nan, np.float32)
+                    responses.append(
+                        {
+                            "label": np.array([b""], dtype=object),
+                            "index": np.array([-1], dtype=np.int32),
+                            "logits": nan,
+                            "probabilities": nan,
+                            "face_box": np.full(4, np.nan, np.float32),
+                            **_reply_outputs(reply),
+                        }
+                    )
+                    continue
                 probs = softmax(logits[None])[0]
                 idx = int(probs.argmax())
                 responses.append(
@@ -382,6 +467,7 @@ class MMNetServer:
                         "logits": logits.astype(np.float32),
                         "probabilities": probs.astype(np.float32),
                         "face_box": np.array(box if box else [np.nan] * 4, dtype=np.float32),
+                        **_reply_outputs(None),
                     }
                 )
             return responses
