@@ -140,3 +140,54 @@ def test_interrupt_writes_partial_results(onnx_model):
     assert rep["complete"] is False
     assert rep["results"][0]["samples"] == 3
     assert "partial" in to_markdown(rep)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--backend", ""], "no backends given"),
+        (["--backend", "ort,onnxruntime"], "backends named more than once: onnxruntime"),
+        (["--backend", "ort,tensorflow"], "unknown backend 'tensorflow'"),
+        (["--precision", "fp32,int8,fp32"], "precisions named more than once: fp32"),
+        (["--precision", "fp64"], "unknown precisions fp64"),
+        (["--batch", "0"], "batch sizes must be ≥ 1, got 0"),
+        (["--batch", "-4"], "batch sizes must be ≥ 1, got -4"),
+        (["--batch", "8,8"], "batch sizes named more than once: 8"),
+    ],
+)
+def test_bad_lists_are_refused_before_the_cache_exports_anything(
+    tiny_checkpoint, tmp_path, monkeypatch, args, match
+):
+    """A lone checkpoint used to be exported to ONNX/INT8 (minutes on the paper model) before
+    a repeated backend or a zero batch was noticed."""
+    from mmnet_edge.bench import cache
+    from mmnet_edge.errors import InputError
+
+    exported = []
+    monkeypatch.setattr(cache, "_export", lambda *a, **k: exported.append(a) or [])
+    res = CliRunner().invoke(
+        cli, ["bench", str(tiny_checkpoint), *args, "--cache-dir", str(tmp_path / "cache")]
+    )
+    assert isinstance(res.exception, InputError), res.output
+    assert match in str(res.exception)
+    assert exported == [] and not (tmp_path / "cache").exists()
+
+
+def test_available_memory_falls_back_to_sysconf_without_proc_meminfo(monkeypatch):
+    """Where /proc/meminfo cannot be read (not Linux, a sandbox), the guard still knows the
+    free memory and refuses a batch that cannot fit."""
+    from mmnet_edge.bench import guards
+    from mmnet_edge.errors import InputError
+
+    def no_proc(*_a, **_k):
+        raise FileNotFoundError("/proc/meminfo")
+
+    pages = {"SC_AVPHYS_PAGES": (2 << 30) // 4096, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(guards, "open", no_proc, raising=False)
+    monkeypatch.setattr(guards.os, "sysconf", lambda name: pages[name])
+    assert guards.available_memory() == 2 << 30
+    with pytest.raises(InputError, match=r"of the 2\.0 GiB available: use --batch \d+ or less"):
+        guards.check_batch_memory([100_000], 112)
+    monkeypatch.setattr(guards.os, "sysconf", lambda name: -1)  # unknown: no refusal
+    assert guards.available_memory() is None
+    guards.check_batch_memory([100_000], 112)

@@ -129,3 +129,50 @@ def test_cache_location_and_when_it_applies(tiny_checkpoint, tmp_path, monkeypat
     onnx.write_bytes(b"")
     res = bench_cache.prepare_models([tiny_checkpoint, onnx], ["ort"], ["fp32"], tmp_path)
     assert res.models == [tiny_checkpoint, onnx] and called == []
+
+
+def test_a_cached_file_of_another_checkpoint_or_truncated_is_re_exported(
+    tiny_checkpoint, tmp_path, monkeypatch
+):
+    """The cache directory is named by the checkpoint's hash, but its files are checked too:
+    one exported from another checkpoint (copied in by hand) or cut short is re-exported and
+    the message says so; an intact one is reused."""
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+    from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
+
+    first = bench_cache.prepare_models([tiny_checkpoint], ["ort"], ["fp32"], tmp_path)
+    onnx = first.models[-1]
+    assert not first.reused and first.written == [onnx]
+    good = onnx.read_bytes()
+    exported: list[str] = []
+
+    def export_again(ckpt, directory, path, *rest):  # the real export is the slow test's
+        exported.append(path.name)
+        path.write_bytes(good)
+        return [path]
+
+    monkeypatch.setattr(bench_cache, "_export", export_again)
+
+    def prepare() -> tuple[bench_cache.CacheResult, list[str]]:
+        said: list[str] = []
+        res = bench_cache.prepare_models(
+            [tiny_checkpoint], ["ort"], ["fp32"], tmp_path, on_message=said.append
+        )
+        return res, said
+
+    res, said = prepare()
+    assert res.reused and exported == [] and said[0].startswith("using cached exports")
+
+    meta = read_onnx_metadata(onnx)
+    meta.source_checkpoint_sha256 = "0" * 64  # another checkpoint's export under this name
+    write_onnx_metadata(onnx, meta)
+    res, said = prepare()
+    assert not res.reused and exported == ["model.onnx"]
+    assert "model.onnx" in said[0] and "not made from tiny.safetensors: re-exporting" in said[0]
+    assert onnx.read_bytes() == good
+
+    onnx.write_bytes(good[: len(good) // 2])  # an interrupted copy
+    res, said = prepare()
+    assert not res.reused and exported == ["model.onnx", "model.onnx"]
+    assert "re-exporting" in said[0]
+    assert prepare()[0].reused

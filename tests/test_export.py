@@ -167,18 +167,6 @@ def test_dla_without_reduced_precision_is_a_usage_error_before_any_work(tiny_che
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("flags", [["--int8", "--fp16"], ["--fp32", "--int8"]])
-def test_two_precision_flags_are_refused_before_any_work(tiny_checkpoint, tmp_path, flags):
-    """`--int8 --fp16` used to build only the last one given, silently."""
-    res = CliRunner().invoke(
-        cli, ["export", str(tiny_checkpoint), *flags, "--format", "onnx", "--output", str(tmp_path)]
-    )
-    assert res.exit_code == 2
-    assert "one export builds one precision" in res.output
-    assert all(f in res.output for f in flags)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_profiles_load_and_validate(tmp_path):
     names = list_profiles()
     for required in (

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import onnx
 import pytest
+from click.testing import CliRunner
 
 from mmnet_edge.artifacts import read_metadata
+from mmnet_edge.artifacts.metadata_io import file_sha256
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
 from mmnet_edge.calibration.dataset import from_synthetic
+from mmnet_edge.cli import cli
 from mmnet_edge.export import ExportSettings, export_model
 
 
@@ -77,3 +81,72 @@ def test_export_knows_every_int8_target_the_quantizer_has():
     from mmnet_edge.export.pipeline import INT8_TARGETS
 
     assert INT8_TARGETS == TARGETS == ExportSettings().int8_targets
+
+
+def _export_cli(*args: str):  # noqa: ANN202
+    return CliRunner().invoke(cli, ["export", *args], env={"COLUMNS": "200"})
+
+
+def test_two_precision_flags_build_both_from_one_fp32_file(tiny_checkpoint, tmp_path):
+    """`--fp32 --fp16` (engines, the default format) used to build only the last flag given:
+    now each precision gets its engine step, from the one FP32 file written once. Without
+    TensorRT both engine steps are skipped with the reason (exit 3), as for one flag."""
+    res = _export_cli(
+        str(tiny_checkpoint), "--fp16", "--fp32", "--no-validate", "-o", str(tmp_path)
+    )
+    assert res.exit_code in (0, 3), res.output
+    assert "engine (fp32)" in res.output and "engine (fp16)" in res.output
+    fp16 = tmp_path / "model.fp16.onnx"
+    assert read_metadata(fp16).extra["source_onnx_sha256"] == file_sha256(tmp_path / "model.onnx")
+    assert res.output.count("│ onnx ") == 1  # the FP32 file is exported once, not per flag
+    if res.exit_code == 0:  # TensorRT here: both engines exist
+        assert {p.name for p in tmp_path.glob("*.engine")} == {
+            "model.fp32.engine",
+            "model.fp16.engine",
+        }
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--int8", "--fp16", "--format", "triton"], "writes one model repository"),
+        (["--fp32", "--fp16", "--dla-core", "0"], "DLA runs FP16 or INT8 only.*with --fp32"),
+    ],
+)
+def test_precision_combinations_that_cannot_all_be_built_are_refused_before_any_work(
+    tiny_checkpoint, tmp_path, flags, match
+):
+    res = _export_cli(str(tiny_checkpoint), *flags, "-o", str(tmp_path))
+    assert res.exit_code == 2
+    assert re.search(match, res.output), res.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_int8_and_fp16_flags_write_both_and_the_summary_lists_them(tiny_checkpoint, tmp_path):
+    res = _export_cli(
+        str(tiny_checkpoint),
+        "--int8",
+        "--fp16",
+        "--format",
+        "onnx",
+        "--no-validate",
+        "--calib-method",
+        "minmax",
+        "-o",
+        str(tmp_path),
+    )
+    assert res.exit_code == 0, res.output
+    names = {p.name for p in tmp_path.glob("*.onnx")}
+    assert names == {
+        "model.onnx",
+        "model.fp16.onnx",
+        "model.int8.onnx",
+        "model.int8-cpu.onnx",
+        "model.int8-openvino.onnx",
+    }
+    for step in ("fp16", "int8-tensorrt", "int8-cpu", "int8-openvino"):
+        assert f"│ {step} " in res.output
+    source = file_sha256(tmp_path / "model.onnx")
+    for name in names - {"model.onnx"}:
+        assert read_metadata(tmp_path / name).extra["source_onnx_sha256"] == source

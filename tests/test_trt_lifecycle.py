@@ -230,6 +230,65 @@ def test_tensorrt_objects_it_cannot_create_are_typed_errors(onnx_files, tmp_path
     assert gpu.mem == {}  # nothing left allocated by the failed activation
 
 
+@pytest.mark.parametrize("version", ["8.6.1", "10.3.0"])
+def test_builder_and_runtime_given_as_none_and_a_missing_context_are_typed_errors(
+    onnx_files, tmp_path, version
+):
+    """Bindings that hand back None for a constructor (instead of raising) are caught at both
+    call sites, the DLA inspection's runtime included; an execution context TensorRT cannot
+    allocate is an EngineCompatibilityError that frees what the activation allocated."""
+    gpu, cudart, trt = rig(version)
+    res = build(onnx_files, tmp_path, trt, cudart, precision="fp32")
+    trt.create_failure = "None"
+    trt.fail_create = {"Builder"}
+    assert trt.Builder(trt.Logger()) is None  # the double fails as asked
+    with pytest.raises(BackendUnavailableError, match="could not create a builder.*returned None"):
+        build(onnx_files, tmp_path, trt, cudart, "b.engine")
+    trt.fail_create = {"create_optimization_profile"}
+    with pytest.raises(ExportError, match="could not create an optimization profile"):
+        build(onnx_files, tmp_path, trt, cudart, "b.engine")
+    assert not (tmp_path / "b.engine").exists()
+    trt.fail_create = {"Runtime"}
+    runner = TrtRunner(res.path, buffers=CudaPythonBuffers(0, cudart), tensorrt=trt)
+    with pytest.raises(BackendUnavailableError, match="could not create a runtime.*nvidia-smi"):
+        runner.activate()
+    runner.close()
+    trt.fail_create = {"create_execution_context"}
+    runner = TrtRunner(res.path, buffers=CudaPythonBuffers(0, cudart), tensorrt=trt)
+    with pytest.raises(EngineCompatibilityError, match="could not create an execution context"):
+        runner.activate()
+    runner.close()
+    assert gpu.mem == {}
+    trt.fail_create = set()
+    with TrtRunner(res.path, buffers=CudaPythonBuffers(0, cudart), tensorrt=trt) as ok:
+        assert ok.run(*pair(1)).shape == (1, 5)
+
+
+def test_dla_inspection_runtime_given_as_none_is_a_typed_error(onnx_files, tmp_path):
+    gpu, cudart, trt = rig("10.3.0", devices=(ORIN,), dla_cores=2)
+    trt.create_failure, trt.fail_create = "None", {"Runtime"}
+    with pytest.raises(BackendUnavailableError, match="could not create a runtime"):
+        build(onnx_files, tmp_path, trt, cudart, dla_core=0, strongly_typed=False)
+    assert not (tmp_path / "model.engine").exists()
+
+
+def test_an_int8_onnx_quantized_for_another_target_is_not_built(onnx_files, tmp_path):
+    """A CPU-target Q/DQ file copied to the TensorRT target's name (uint8 activations,
+    another layout) is refused before TensorRT parses it."""
+    from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+    from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
+
+    d = tmp_path / "src"
+    shutil.copytree(onnx_files.parent, d)
+    meta = read_onnx_metadata(d / "model.int8.onnx")
+    meta.extra = {**meta.extra, "int8_target": "cpu"}
+    write_onnx_metadata(d / "model.int8.onnx", meta)
+    gpu, cudart, trt = rig("10.3.0")
+    with pytest.raises(ExportError, match="named for the tensorrt INT8 target.*cpu target"):
+        build(d / "model.onnx", tmp_path, trt, cudart, precision="int8")
+    assert trt.stats["builds"] == 0 and not (tmp_path / "model.engine").exists()
+
+
 def test_cuda_python_buffers_free_keeps_the_stream_and_destroy_ends_it():
     gpu = FakeGpu()
     cudart = FakeCudart(gpu)

@@ -406,8 +406,11 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
     trt.fail_execute = False
     #: constructors/factories that fail as the real bindings do: "Builder"/"Runtime" raise
     #: pybind11's TypeError (the C++ factory returned nullptr: no usable GPU, or a wheel for
-    #: another CUDA major), "create_network"/"create_builder_config" return None
+    #: another CUDA major) — or give None with ``create_failure = "None"``;
+    #: "create_network", "create_builder_config", "create_optimization_profile" and
+    #: "create_execution_context" return None
     trt.fail_create = set()
+    trt.create_failure = "TypeError"
     ev = trt.events.append
 
     class Severity(enum.IntEnum):
@@ -551,10 +554,23 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
 
         IBuilderConfig.set_calibration_profile = set_calibration_profile
 
+    def _constructed(cls: type, name: str) -> Any:
+        """``cls``'s new instance, or None where ``name`` fails with ``create_failure="None"``
+        (``__init__`` then does not run)."""
+        if name in trt.fail_create and trt.create_failure == "None":
+            return None
+        return object.__new__(cls)
+
+    def _nullptr(name: str) -> None:
+        if name in trt.fail_create:
+            raise TypeError("pybind11::init(): factory function returned nullptr")
+
     class Builder:
+        def __new__(cls, logger: Logger) -> Builder | None:
+            return _constructed(cls, "Builder")
+
         def __init__(self, logger: Logger) -> None:
-            if "Builder" in trt.fail_create:
-                raise TypeError("pybind11::init(): factory function returned nullptr")
+            _nullptr("Builder")
             self.logger = logger
             self.num_DLA_cores = gpu.dla_cores
 
@@ -565,8 +581,9 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
         def create_builder_config(self) -> IBuilderConfig | None:
             return None if "create_builder_config" in trt.fail_create else IBuilderConfig()
 
-        def create_optimization_profile(self) -> IOptimizationProfile:
-            return IOptimizationProfile()
+        def create_optimization_profile(self) -> IOptimizationProfile | None:
+            fail = "create_optimization_profile" in trt.fail_create
+            return None if fail else IOptimizationProfile()
 
         def _fail(self, msg: str) -> None:
             ev(f"build-error:{msg}")
@@ -694,8 +711,10 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
             s = self.blob["size"]
             return [(b, 3, s, s) for b in self.blob["profile"]]
 
-        def create_execution_context(self) -> IExecutionContext:
-            return IExecutionContext(self)
+        def create_execution_context(self) -> IExecutionContext | None:
+            # None: TensorRT could not allocate the context (out of device memory)
+            fail = "create_execution_context" in trt.fail_create
+            return None if fail else IExecutionContext(self)
 
         def create_engine_inspector(self) -> EngineInspector:
             return EngineInspector(self.blob)
@@ -750,9 +769,11 @@ def make_tensorrt(version: str, gpu: FakeGpu, onnx_reader: Any = None) -> types.
             return True
 
     class Runtime:
+        def __new__(cls, logger: Logger) -> Runtime | None:
+            return _constructed(cls, "Runtime")
+
         def __init__(self, logger: Logger) -> None:
-            if "Runtime" in trt.fail_create:
-                raise TypeError("pybind11::init(): factory function returned nullptr")
+            _nullptr("Runtime")
             self.logger = logger
             self.engine_host_code_allowed = False
             self.DLA_core = -1

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from mmnet_edge.bench.guards import check_batch_memory
-from mmnet_edge.bench.harness import RunSettings, case_result, plan_cases, run_cases
+from mmnet_edge.bench.harness import (
+    RunSettings,
+    case_result,
+    check_matrix,
+    plan_cases,
+    run_cases,
+)
 from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.errors import InputError
 
@@ -75,7 +81,9 @@ def run_benchmark(
     settings = settings or RunSettings()
     models = [Path(m) for m in models]
     meta = _metadata(models)
-    check_batch_memory([int(b) for b in batches], meta.input_size)  # before anything allocates
+    # refused before anything is exported or allocated
+    check_matrix(backends, precisions, batches)
+    check_batch_memory([int(b) for b in batches], meta.input_size)
     exports = None
     if export_missing:
         from mmnet_edge.bench.cache import prepare_models

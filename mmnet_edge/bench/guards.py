@@ -3,6 +3,7 @@ and backend / precision / batch lists that are empty or name one thing twice."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
 
@@ -18,15 +19,21 @@ MEMORY_SHARE = 0.7
 
 
 def available_memory() -> int | None:
-    """``MemAvailable`` from ``/proc/meminfo`` in bytes (None where it cannot be read)."""
+    """``MemAvailable`` from ``/proc/meminfo`` in bytes, else the free physical pages
+    ``os.sysconf`` reports (None where neither can be read)."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
+        pass
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
         return None
-    return None
+    return pages * size if pages > 0 and size > 0 else None
 
 
 def batch_bytes(batch: int, input_size: int) -> int:
@@ -65,9 +72,13 @@ def unique_list(kind: str, values: Sequence[str], known: Sequence[str] | None = 
         )
     twice = sorted(v for v, n in Counter(values).items() if n > 1)
     if twice:
+        aliases = (
+            " (aliases count: ort = onnxruntime, ov = openvino, trt = tensorrt)"
+            if kind == "backends"
+            else ""
+        )
         raise InputError(
-            f"{kind} named more than once: {', '.join(twice)} (aliases count: ort = "
-            "onnxruntime, ov = openvino, trt = tensorrt); list each once"
+            f"{kind} named more than once: {', '.join(twice)}{aliases}; list each once"
         )
     if known is not None:
         unknown = [v for v in values if v not in known]

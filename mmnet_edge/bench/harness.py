@@ -87,6 +87,26 @@ def _cuda() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def check_matrix(
+    backends: Sequence[str], precisions: Sequence[str], batches: Sequence[int]
+) -> list[str]:
+    """The backends' canonical names, once each list is known to be non-empty, free of
+    repeats (after aliases: ``ort`` = ``onnxruntime``) and of unknown names, with every
+    batch ≥ 1; otherwise an InputError. ``run_benchmark`` calls it before any export."""
+    from mmnet_edge.artifacts.formats import RUN_PRECISIONS
+    from mmnet_edge.bench.guards import unique_list
+    from mmnet_edge.runtime.loader import canonical_backend
+
+    names = [canonical_backend(b) for b in backends]
+    unique_list("backends", names)
+    unique_list("precisions", list(precisions), RUN_PRECISIONS)
+    for b in batches:
+        if int(b) < 1:
+            raise InputError(f"batch sizes must be ≥ 1, got {b}")
+    unique_list("batch sizes", [str(int(b)) for b in batches])
+    return names
+
+
 def plan_cases(
     models: Sequence[Path],
     backends: Sequence[str],
@@ -99,17 +119,9 @@ def plan_cases(
     combinations become ``skipped`` cases with the reason (never an exception). What each
     backend runs, where, and which file it opens comes from the runner classes' class data
     and the artefact table."""
-    from mmnet_edge.artifacts.formats import RUN_PRECISIONS, container_of
-    from mmnet_edge.bench.guards import unique_list
-    from mmnet_edge.runtime.loader import canonical_backend
+    from mmnet_edge.artifacts.formats import container_of
 
-    backends = [canonical_backend(b) for b in backends]
-    unique_list("backends", backends)
-    unique_list("precisions", list(precisions), RUN_PRECISIONS)
-    for b in batches:
-        if int(b) < 1:
-            raise InputError(f"batch sizes must be ≥ 1, got {b}")
-    unique_list("batch sizes", [str(int(b)) for b in batches])
+    backends = check_matrix(backends, precisions, batches)
     cuda = _cuda()
     device = device or ("cuda" if cuda else "cpu")
     by_kind: dict[str, Path] = {}

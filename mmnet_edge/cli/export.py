@@ -7,12 +7,17 @@ engine could not be built here (no TensorRT or no CUDA device); 1 an error; 2 us
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mmnet_edge.cli.numbers import NON_NEGATIVE_INT, POSITIVE_INT
 from mmnet_edge.cli.options import require_train_extra
+
+if TYPE_CHECKING:
+    from mmnet_edge.export.pipeline import ExportResult, ExportSettings
 
 
 def _defaults():  # noqa: ANN202 - ExportSettings, imported lazily (keeps --help fast)
@@ -35,18 +40,44 @@ def _batch(value: str | None) -> tuple[int, int, int] | None:
     return parts[0], parts[1], parts[2]
 
 
-def _one_precision(fp32: bool, fp16: bool, int8: bool) -> str | None:
-    """The one precision flag given (None: none); two or more are refused before anything is
-    written, because one export run builds one precision (and one engine)."""
-    given = [p for p, on in (("fp32", fp32), ("fp16", fp16), ("int8", int8)) if on]
-    if len(given) > 1:
-        flags = " and ".join(f"--{p}" for p in given)
-        runs = "; ".join(f"`mmnet-edge export MODEL --{p}`" for p in given)
-        raise click.UsageError(
-            f"{flags} together: one export builds one precision. Run it once per precision "
-            f"({runs}); files already written are reused, not rebuilt"
-        )
-    return given[0] if given else None
+def _precisions(fp32: bool, fp16: bool, int8: bool) -> list[str]:
+    """The precision flags given, in the order they are built (fp32, fp16, int8)."""
+    return [p for p, on in (("fp32", fp32), ("fp16", fp16), ("int8", int8)) if on]
+
+
+def _settings_per_precision(
+    settings: ExportSettings, precisions: list[str]
+) -> list[ExportSettings]:
+    """One validated copy of ``settings`` per precision; a combination one of them cannot
+    build (``--dla-core`` with ``--fp32`` …) is a usage error before anything is written."""
+    runs = [
+        replace(settings, precision=p, engine=replace(settings.engine)) for p in precisions
+    ] or [settings]
+    for run in runs:
+        try:
+            run.validate_settings()
+        except Exception as exc:  # noqa: BLE001 - bad option values are usage errors
+            given = f" (with --{run.precision})" if len(runs) > 1 else ""
+            raise click.UsageError(f"{exc}{given}") from exc
+    return runs
+
+
+def _merge(results: list[ExportResult], runs: list[ExportSettings]) -> ExportResult:
+    """One result for the summary: the first run's, plus each later run's own steps (its
+    FP32 ``onnx`` step is the first run's file, reused) and warnings not seen yet. With
+    several precisions each engine step names its precision."""
+    merged = results[0]
+    merged.steps = list(merged.steps)
+    for r in results[1:]:
+        merged.steps += [st for st in r.steps if st.name != "onnx"]
+        merged.warnings += [w for w in r.warnings if w not in merged.warnings]
+        merged.engine_skipped = merged.engine_skipped or r.engine_skipped
+    if len(runs) > 1:
+        engines = iter(run.precision for run in runs)
+        for st in merged.steps:
+            if st.name == "engine":
+                st.name = f"engine ({next(engines)})"
+    return merged
 
 
 @click.command()
@@ -139,8 +170,13 @@ def export(
     <stem>.int8-openvino.onnx (OpenVINO CPU target) for --int8;
     then, with --format engine, <stem>.<precision>.engine + .engine.json. Existing
     variants are reused only if made from the same FP32 file with the same settings.
+    Several precision flags (--fp16 --int8) build each of them, from one FP32 file.
     """
-    precision = _one_precision(want_fp32, want_fp16, want_int8)
+    precisions = _precisions(want_fp32, want_fp16, want_int8)
+    if fmt == "triton" and len(precisions) > 1:
+        raise click.UsageError(
+            "--format triton writes one model repository: give one precision flag"
+        )
     if fmt == "triton" and model.suffix.lower() in (".engine", ".plan"):
         from mmnet_edge.export.triton_repo import write_triton_repository
 
@@ -163,8 +199,10 @@ def export(
         from mmnet_edge.export.profiles import load_profile
 
         profile_raw, settings.engine = load_profile(profile)
-    settings.precision = precision or (
-        settings.engine.precision if profile else ("fp16" if fmt == "engine" else "fp32")
+    settings.precision = (
+        precisions[0]
+        if precisions
+        else (settings.engine.precision if profile else ("fp16" if fmt == "engine" else "fp32"))
     )
     overrides = {
         "batch": _batch(batch),
@@ -184,17 +222,20 @@ def export(
     settings.decompose_layernorm = decompose_layernorm
     if calib_method:
         settings.calib_method = calib_method
-    try:
-        settings.validate_settings()
-    except Exception as exc:  # noqa: BLE001 - bad option values are usage errors
-        raise click.UsageError(str(exc)) from exc
+    runs = _settings_per_precision(settings, precisions)
     if output is None and model.suffix.lower() != ".onnx":
         raise click.UsageError("--output DIR is required when exporting a checkpoint")
 
     console = Console(stderr=True)
-    result = export_model(
-        model, output, settings, on_step=lambda name: console.print(f"[bold]▸ {name}[/]")
-    )
+
+    def step(name: str) -> None:
+        console.print(f"[bold]▸ {name}[/]")
+
+    results = [export_model(model, output, runs[0], on_step=step)]
+    for run in runs[1:]:  # from the FP32 file the first run wrote or reused
+        first = results[0].onnx
+        results.append(export_model(first, output or first.parent, run, on_step=step))
+    result = _merge(results, runs)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     table = Table(title="mmnet-edge export")
@@ -228,10 +269,11 @@ def export(
         return
     if profile:
         click.echo(f"profile: {profile} — {profile_raw.get('description', '')}")
-    target = result.engine or result.onnx
+    engines = [r.engine for r in results if r.engine is not None]
+    targets = engines or [result.onnx]
     click.echo("next:")
-    click.echo(f"  mmnet-edge bench {shlex.quote(str(target))} --batch 1,8")
-    click.echo(f"  mmnet-edge predict {shlex.quote(str(target))} ONSET.jpg APEX.jpg")
+    click.echo(f"  mmnet-edge bench {' '.join(shlex.quote(str(t)) for t in targets)} --batch 1,8")
+    click.echo(f"  mmnet-edge predict {shlex.quote(str(targets[0]))} ONSET.jpg APEX.jpg")
     if result.engine_skipped:
         console.print(f"[yellow]engine not built:[/] {escape(result.engine_skipped)}")
         raise click.exceptions.Exit(result.exit_code)

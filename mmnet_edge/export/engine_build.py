@@ -39,11 +39,17 @@ def timing_cache_path(directory: Path, onnx_sha: str, trt_version: str, gpu: dic
 
 
 def choose_onnx_for_precision(onnx_fp32: Path, precision: str) -> Path:
-    """The ONNX variant a strongly typed build needs (fp16 → model.fp16.onnx, …)."""
+    """The ONNX variant a strongly typed build needs (fp16 → model.fp16.onnx, …); an INT8
+    file quantized for another target than its name says (a CPU-target file copied to
+    ``model.int8.onnx``) is refused before TensorRT sees it."""
+    from mmnet_edge.runtime.ort_runner import check_int8_target
+
     try:
-        return resolve_onnx_variant(onnx_fp32, precision, target="gpu")
+        path = resolve_onnx_variant(onnx_fp32, precision, target="gpu")
+        check_int8_target(path, read_onnx_metadata(path))
     except Exception as exc:  # noqa: BLE001
         raise ExportError(str(exc)) from exc
+    return path
 
 
 @dataclass
