@@ -170,26 +170,36 @@ def test_trains_from_casme2_layout_on_disk(tmp_path: Path) -> None:
 def test_dataloader_workers_do_not_change_the_weights(tmp_path: Path) -> None:
     """Shuffle and augmentation depend on the seed and the epoch only: ``--workers 1``
     trains a fold bit for bit like ``--workers 0`` (persistent workers used to shuffle
-    differently and keep augmenting as in the first epoch from the second epoch on)."""
-    from dataclasses import replace
+    differently and keep augmenting as in the first epoch from the second epoch on).
+
+    Trained in a fresh process: a DataLoader worker forked from the test process, which by
+    then holds OpenVINO's and ONNX Runtime's thread pools, crashed it (SIGSEGV)."""
+    import subprocess
+    import sys
 
     from safetensors.numpy import load_file
 
-    cfg = TrainConfig(
-        model="tiny",
-        protocol="holdout",
-        epochs=2,
-        batch_size=4,
-        synthetic=TINY_SET,
-        final_model=False,
-        progress=False,
-        device="cpu",
+    code = f"""
+import sys
+from dataclasses import replace
+from pathlib import Path
+from mmnet_edge.data.synthetic import SyntheticConfig
+from mmnet_edge.train import TrainConfig, train
+cfg = TrainConfig(model="tiny", protocol="holdout", epochs=2, batch_size=4,
+                  synthetic=SyntheticConfig(subjects={TINY_SET.subjects},
+                  samples_per_class={TINY_SET.samples_per_class},
+                  image_size={TINY_SET.image_size}, seed={TINY_SET.seed}),
+                  final_model=False, progress=False, device="cpu")
+for workers in (0, 1):
+    out = Path(sys.argv[1]) / f"w{{workers}}"
+    res = train(replace(cfg, num_workers=workers, output=out))
+    print(out / res.folds[0].checkpoint)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300
     )
-    weights = []
-    for workers in (0, 1):
-        res = train(replace(cfg, num_workers=workers, output=tmp_path / f"w{workers}"))
-        weights.append(load_file(str(tmp_path / f"w{workers}" / res.folds[0].checkpoint)))
-    a, b = weights
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a, b = (load_file(p) for p in proc.stdout.split())
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
