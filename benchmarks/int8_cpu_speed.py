@@ -155,10 +155,10 @@ def build(config: str, work: Path) -> dict[str, Path]:
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export.onnx import export_onnx
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNet, MMNetConfig
+    from mmnet_edge.model import MMNet, create_config
 
     torch.manual_seed(0)
-    model = MMNet(MMNetConfig.preset(config)).eval()
+    model = MMNet(create_config(config)).eval()
     ckpt = save_checkpoint(model, ModelMetadata(config=model.config), work / "m.safetensors")
     fp32 = export_onnx(ckpt, work / "model.onnx").path
     with warnings.catch_warnings():
@@ -190,7 +190,7 @@ def _has_openvino() -> str | None:
 def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict[str, Any]:
     import onnxruntime
 
-    from mmnet_edge.model import MMNetConfig
+    from mmnet_edge.model import create_config
 
     ov_version = _has_openvino()
     rows = []
@@ -203,7 +203,7 @@ def run(configs: list[str], rounds: int, threads: list[int], work: Path) -> dict
             paths.update({f"ov:{k}": p for k, p in list(paths.items())})
             if not cpu_bf16_reason():  # the FP32 file in bfloat16 (0.5's bf16 precision)
                 paths["ovbf16:fp32"] = paths["fp32"]
-        size = MMNetConfig.preset(config).input_size
+        size = create_config(config).input_size
         rng = np.random.default_rng(0)
         shape = (1, 3, size, size)
         x = {k: rng.standard_normal(shape, dtype=np.float32) for k in ("onset", "apex")}

@@ -59,10 +59,10 @@ def make_models(config: str, work: Path, notes: list[str], calib_method: str) ->
 
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNet, MMNetConfig
+    from mmnet_edge.model import MMNet, create_config
 
     torch.manual_seed(0)
-    model = MMNet(MMNetConfig.preset(config)).eval()
+    model = MMNet(create_config(config)).eval()
     ckpt = save_checkpoint(model, ModelMetadata(config=model.config), work / "model.safetensors")
     models = [ckpt]
     try:
@@ -130,7 +130,7 @@ def clip_pair_cost(
     import numpy as np
 
     from mmnet_edge.bench.stages import sample_pair
-    from mmnet_edge.runtime.loader import available_backends
+    from mmnet_edge.runtime.backends import available_backends
     from mmnet_edge.runtime.runtime import Runtime
 
     on_jpg, ap_jpg, source = sample_pair()

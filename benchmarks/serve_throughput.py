@@ -47,10 +47,10 @@ def seeded_onnx(out: Path, config: str) -> Path:
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export import ExportSettings, export_model
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNet, MMNetConfig
+    from mmnet_edge.model import MMNet, create_config
 
     torch.manual_seed(0)
-    model = MMNet(MMNetConfig.preset(config, 5)).eval()
+    model = MMNet(create_config(config, 5)).eval()
     d = out / config
     ckpt = save_checkpoint(model, ModelMetadata(config=model.config), d / f"{config}.safetensors")
     return export_model(ckpt, d, ExportSettings(validate=False)).onnx

@@ -261,10 +261,10 @@ def step_model(ctx: Context) -> str:
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export.pipeline import ExportSettings, export_model
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNet, MMNetConfig
+    from mmnet_edge.model import MMNet, create_config
 
     torch.manual_seed(0)
-    model = MMNet(MMNetConfig.tiny(5)).eval()
+    model = MMNet(create_config("tiny", 5)).eval()
     ckpt = ctx.workdir / "tiny.safetensors"
     save_checkpoint(model, ModelMetadata(config=model.config), ckpt)
     ctx.checkpoint = ckpt

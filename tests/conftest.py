@@ -10,7 +10,7 @@ import torch
 
 from mmnet_edge.checkpoint import save_checkpoint
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.model import MMNet, MMNetConfig
+from mmnet_edge.model import MMNet, create_config
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DETECTOR = REPO.parent / "shared" / "models" / "face_detection_yunet.onnx"
@@ -28,7 +28,7 @@ def detector_model_path() -> Path:
 
 def make_tiny_model(seed: int = 0, num_classes: int = 5) -> MMNet:
     torch.manual_seed(seed)
-    model = MMNet(MMNetConfig.tiny(num_classes)).eval()
+    model = MMNet(create_config("tiny", num_classes)).eval()
     # Non-trivial BN statistics so eval-mode outputs are not degenerate.
     with torch.no_grad():
         for m in model.modules():

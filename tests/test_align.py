@@ -390,9 +390,9 @@ def test_mediapipe_is_optional_and_says_what_is_missing(tmp_path):
 
 def test_for_model_uses_the_model_input_size():
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNetConfig
+    from mmnet_edge.model import MMNetConfig, create_config
 
-    assert Aligner.for_model(MMNetConfig.tiny()).output_size == 112
+    assert Aligner.for_model(create_config("tiny")).output_size == 112
     assert Aligner.for_model(ModelMetadata(config=MMNetConfig())).output_size == 224
 
 

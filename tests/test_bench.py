@@ -15,7 +15,7 @@ from mmnet_edge.bench.flops import model_gflops
 from mmnet_edge.bench.report import to_markdown
 from mmnet_edge.bench.stats import latency_stats, throughput_per_s
 from mmnet_edge.cli import cli
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import MMNetConfig, create_config
 
 LAT_KEYS = {"min", "p50", "p90", "p99", "max", "mean", "std"}
 
@@ -36,7 +36,7 @@ def test_percentiles_on_a_known_sample():
 def test_paper_model_cost_is_about_14_gflops():
     # convolutions 11.8 + PC transformer 2.6 (multiply-add = 2); MMNET.md quotes ≈ 13.4
     assert 13.0 < model_gflops(MMNetConfig()) < 15.0
-    assert model_gflops(MMNetConfig.tiny()) < 0.2
+    assert model_gflops(create_config("tiny")) < 0.2
 
 
 @pytest.fixture(scope="module")

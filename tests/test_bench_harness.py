@@ -18,7 +18,7 @@ from mmnet_edge.bench.harness import plan_cases
 from mmnet_edge.bench.report import to_markdown
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import InputError
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import create_config
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_cuda_graph_twins_are_skipped_without_cuda(models):
 
 
 def test_gflops_split_adds_up():
-    cfg = MMNetConfig.tiny()
+    cfg = create_config("tiny")
     split = model_gflops_by_op(cfg)
     assert sum(split.values()) == pytest.approx(model_gflops(cfg))
     assert {"convolution", "addmm", "bmm"} <= set(split)

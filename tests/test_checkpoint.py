@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 from mmnet_edge.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from mmnet_edge.errors import CheckpointError
 from mmnet_edge.metadata import ModelMetadata, metadata_from_props, metadata_to_props
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import MMNetConfig, create_config
 
 from .conftest import make_tiny_model
 
@@ -23,7 +23,7 @@ def test_round_trip_gives_identical_outputs(tiny_checkpoint):
     x, y = torch.randn(2, 3, 112, 112), torch.randn(2, 3, 112, 112)
     with torch.inference_mode():
         assert torch.equal(model(x, y), ckpt.model(x, y))
-    assert ckpt.metadata.config == MMNetConfig.tiny()
+    assert ckpt.metadata.config == create_config("tiny")
     assert ckpt.metadata.input_size == 112
     assert len(ckpt.sha256) == 64
     assert not ckpt.model.training

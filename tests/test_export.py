@@ -215,10 +215,10 @@ def test_describe_engine_reads_the_sidecar(tmp_path):
     with pytest.raises(EngineCompatibilityError, match="sidecar"):
         describe_engine(engine)
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model.config import MMNetConfig
+    from mmnet_edge.model import create_config
 
     side = tmp_path / "model.fp16.engine.json"
-    meta = ModelMetadata(config=MMNetConfig.tiny(2), class_names=("a", "b"))
+    meta = ModelMetadata(config=create_config("tiny", 2), class_names=("a", "b"))
     fields = {
         "tensorrt_version": "10.3.0",
         "precision": "fp16",

@@ -14,12 +14,12 @@ from mmnet_edge.calibration.gate import (
 )
 from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import create_config
 
 
 @pytest.fixture(scope="module")
 def data():
-    meta = ModelMetadata(config=MMNetConfig.preset("tiny"))
+    meta = ModelMetadata(config=create_config("tiny"))
     return gate_set_data(meta)
 
 
@@ -34,7 +34,7 @@ def test_gate_sets_are_independent_of_every_set_settings_were_chosen_on():
 
 
 def test_gate_sets_are_labelled_distinct_and_deterministic(data):
-    meta = ModelMetadata(config=MMNetConfig.preset("tiny"))
+    meta = ModelMetadata(config=create_config("tiny"))
     again = gate_set_data(meta, GATE_SETS[:1])[0]
     assert np.array_equal(again.onset, data[0].onset)
     for cs, spec in zip(data, GATE_SETS):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mmnet_edge.errors import ConfigError
-from mmnet_edge.model import MMNet, MMNetConfig, count_parameters
+from mmnet_edge.model import MMNet, MMNetConfig, count_parameters, create_config
 from mmnet_edge.model.ca_block import CABlock
 
 from .conftest import make_tiny_model
@@ -61,12 +61,12 @@ def test_parameter_formula_matches_the_published_count():
 
 @pytest.mark.parametrize("name", ["tiny", "paper-3class"])
 def test_preset_parameter_count_follows_the_architecture(name):
-    cfg = MMNetConfig.preset(name)
+    cfg = create_config(name)
     assert count_parameters(MMNet(cfg)) == expected_parameters(cfg)
 
 
 def test_tiny_preset_grid_and_head():
-    cfg = MMNetConfig.tiny()
+    cfg = create_config("tiny")
     assert cfg.input_size == 112 and cfg.grid_size == 7
     model = MMNet(cfg)
     assert model.head.in_features == cfg.block_channels[-1] * 7 * 7
@@ -163,15 +163,15 @@ def test_pc_input_resize_is_pinned_bilinear_without_antialias():
 
 
 def test_config_validation_and_round_trip():
-    cfg = MMNetConfig.tiny(num_classes=3)
+    cfg = create_config("tiny", num_classes=3)
     assert MMNetConfig.from_dict(cfg.to_dict()) == cfg
-    assert MMNetConfig.preset("paper-3class").pc_depth == 3
+    assert create_config("paper-3class").pc_depth == 3
     with pytest.raises(ConfigError):
         MMNetConfig(input_size=100)
     with pytest.raises(ConfigError):
         MMNetConfig(num_classes=1)
     with pytest.raises(ConfigError):
-        MMNetConfig.preset("huge")
+        create_config("huge")
     with pytest.raises(ConfigError, match="newer mmnet-edge"):
         MMNetConfig.from_dict({**cfg.to_dict(), "future_knob": 1})
 
@@ -197,13 +197,13 @@ def test_torch_onnx_export_succeeds(tmp_path):
 
 
 def test_registry_lists_the_builtin_presets_and_builds_them():
-    from mmnet_edge.model import create_config, create_model, list_models
+    from mmnet_edge.model import create_model, list_models
 
     assert {"paper", "paper-3class", "tiny"} <= set(list_models())
     assert list_models("paper*") == ["paper", "paper-3class"]
     assert create_config("paper") == MMNetConfig()
     assert create_config("tiny", 3).num_classes == 3
-    assert create_config("PAPER_3class") == MMNetConfig.paper_3class()
+    assert create_config("PAPER_3class") == create_config("paper-3class")
     model = create_model("tiny", num_classes=4)
     assert isinstance(model, MMNet) and model.head.out_features == 4
     with pytest.raises(ConfigError, match="3 classes"):
@@ -214,7 +214,7 @@ def test_unknown_model_preset_lists_the_known_ones():
     from mmnet_edge.model import list_models
 
     with pytest.raises(ConfigError) as err:
-        MMNetConfig.preset("huge")
+        create_config("huge")
     for name in list_models():
         assert name in str(err.value)
 
@@ -237,7 +237,7 @@ def test_registered_preset_is_usable_everywhere_by_name():
 
     try:
         assert "test-micro" in list_models()
-        assert MMNetConfig.preset("test_micro", 2).input_size == 64
+        assert create_config("test_micro", 2).input_size == 64
         with pytest.raises(ConfigError, match="already registered"):
             register_model("test-micro")(micro)
     finally:

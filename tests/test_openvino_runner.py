@@ -162,13 +162,13 @@ def test_graph_is_checked_against_metadata(exported, tmp_path):
     from mmnet_edge.artifacts import read_metadata
     from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model import MMNetConfig
+    from mmnet_edge.model import create_config
 
     lying = tmp_path / "lying.onnx"
     shutil.copy(exported, lying)
     meta = read_metadata(exported)
     wrong = ModelMetadata(
-        config=MMNetConfig.tiny(3), class_names=("a", "b", "c"), mean=meta.mean, std=meta.std
+        config=create_config("tiny", 3), class_names=("a", "b", "c"), mean=meta.mean, std=meta.std
     )
     write_onnx_metadata(lying, wrong)
     with pytest.raises(CheckpointError, match="outputs 5 classes"):

@@ -24,7 +24,8 @@ from mmnet_edge.errors import (
     NoFaceError,
 )
 from mmnet_edge.export.onnx import export_onnx, read_onnx_metadata
-from mmnet_edge.runtime.loader import onnx_variant_path, open_runner
+from mmnet_edge.runtime.backends import onnx_variant_path
+from mmnet_edge.runtime.loader import open_runner
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ def test_make_clip_peaks_at_apex() -> None:
 def test_casme2_export_reads_back(tmp_path: Path) -> None:
     cfg = SyntheticConfig(subjects=3, samples_per_class=2, image_size=64, seed=1)
     ds = generate_synthetic(cfg)
-    from mmnet_edge.data.synthetic import write_casme2_layout
+    from mmnet_edge.data.casme2_writer import write_casme2_layout
 
     root = write_casme2_layout(ds, tmp_path / "casme2")
     assert (root / "CASME2-coding-20190701.xlsx").is_file()

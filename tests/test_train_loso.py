@@ -146,7 +146,7 @@ def test_bad_training_config(tmp_path: Path) -> None:
 
 
 def test_trains_from_casme2_layout_on_disk(tmp_path: Path) -> None:
-    from mmnet_edge.data.synthetic import write_casme2_layout
+    from mmnet_edge.data.casme2_writer import write_casme2_layout
 
     root = write_casme2_layout(TINY_SET, tmp_path / "casme2")
     result = train(

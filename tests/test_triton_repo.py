@@ -13,7 +13,7 @@ from mmnet_edge.cli import cli
 from mmnet_edge.errors import ExportError, InputError
 from mmnet_edge.export.triton_repo import write_triton_repository
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import create_config
 
 model_config_pb2 = pytest.importorskip(
     "tritonclient.grpc.model_config_pb2", reason="tritonclient (the [serve] extra) not installed"
@@ -74,7 +74,7 @@ def test_onnx_repository_matches_the_onnx_graph(onnx_repo: Path) -> None:
 def _fake_engine(tmp_path: Path, profile: dict[str, int]) -> Path:
     engine = tmp_path / "mmnet.fp16.engine"
     engine.write_bytes(b"not a real plan; Triton would load it, this test only writes config")
-    meta = ModelMetadata(config=MMNetConfig.tiny(3), class_names=("neg", "pos", "sur"))
+    meta = ModelMetadata(config=create_config("tiny", 3), class_names=("neg", "pos", "sur"))
     EngineManifest("10.3.0", "fp16", meta.to_dict(), profile=profile).write(engine)
     return engine
 

@@ -836,9 +836,9 @@ def write_tiny_onnx(path: Path, classes: int = 5, fp16: bool = False) -> Path:
 
     from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
     from mmnet_edge.metadata import ModelMetadata
-    from mmnet_edge.model.config import MMNetConfig
+    from mmnet_edge.model import create_config
 
-    config = MMNetConfig.tiny(classes)
+    config = create_config("tiny", classes)
     size = config.input_size
     et = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
     inputs = [

@@ -78,7 +78,7 @@ def prepare_models(
 ) -> CacheResult:
     """``models`` plus the cached ONNX exports of a lone checkpoint, when ONNX backends are
     asked for and no ONNX file was given (otherwise ``models`` unchanged)."""
-    from mmnet_edge.runtime.loader import canonical_backend
+    from mmnet_edge.runtime.backends import canonical_backend
 
     models = [Path(m) for m in models]
     kinds = [container_of(m) for m in models]

@@ -95,7 +95,7 @@ def check_matrix(
     batch ≥ 1; otherwise an InputError. ``run_benchmark`` calls it before any export."""
     from mmnet_edge.artifacts.formats import RUN_PRECISIONS
     from mmnet_edge.bench.guards import unique_list
-    from mmnet_edge.runtime.loader import canonical_backend
+    from mmnet_edge.runtime.backends import canonical_backend
 
     names = [canonical_backend(b) for b in backends]
     unique_list("backends", names)
@@ -148,12 +148,8 @@ def plan_cases(
 
 def _plan_one(case: Case, by_kind: dict[str, Path]) -> None:
     from mmnet_edge.artifacts.platform import gpu_facts
-    from mmnet_edge.runtime.loader import (
-        onnx_variant_path,
-        ort_cuda_providers,
-        resolve_device,
-        runner_class,
-    )
+    from mmnet_edge.runtime.backends import onnx_variant_path, runner_class
+    from mmnet_edge.runtime.loader import ort_cuda_providers, resolve_device
 
     cls = runner_class(case.backend)
     missing = cls.unavailable_reason()

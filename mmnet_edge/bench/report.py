@@ -18,7 +18,7 @@ def find_baseline(results: list[dict[str, Any]], baseline: str | None) -> dict |
     if not ok:
         return None
     if baseline:
-        from mmnet_edge.runtime.loader import canonical_backend
+        from mmnet_edge.runtime.backends import canonical_backend
 
         name, _, precision = baseline.partition(":")
         backend, graph, _ = name.partition("+")

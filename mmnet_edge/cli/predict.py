@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mmnet_edge.runtime.loader import BACKEND_ALIASES
+from mmnet_edge.runtime.backends import BACKEND_ALIASES
 
 
 @click.command()

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from mmnet_edge.runtime.loader import BACKEND_ALIASES
+from mmnet_edge.runtime.backends import BACKEND_ALIASES
 
 #: frame rate written when a camera does not report a usable one
 DEFAULT_FPS = 25.0

@@ -30,7 +30,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mmnet_edge.data.casme2_writer import write_casme2_layout
 from mmnet_edge.data.samples import MEDataset, Sample
 from mmnet_edge.errors import DatasetError
 from mmnet_edge.synth import (
@@ -133,5 +132,4 @@ __all__ = [
     "render_face",
     "sample_motion",
     "subject_name",
-    "write_casme2_layout",
 ]

@@ -37,31 +37,6 @@ class MMNetConfig:
         object.__setattr__(self, "block_strides", tuple(int(s) for s in self.block_strides))
         self.validate()
 
-    # ------------------------------------------------------------------ presets
-    # The presets themselves live in the model registry (mmnet_edge.model.presets).
-    @classmethod
-    def paper(cls, num_classes: int = 5) -> MMNetConfig:
-        """The authors' 5-class configuration (same as ``MMNetConfig()``)."""
-        return cls.preset("paper", num_classes)
-
-    @classmethod
-    def paper_3class(cls) -> MMNetConfig:
-        """The authors' 3-class (MEGC composite) script: depth 3, MLP 2, drop-path 0.3."""
-        return cls.preset("paper-3class")
-
-    @classmethod
-    def tiny(cls, num_classes: int = 5) -> MMNetConfig:
-        """Same architecture at 112×112 (7×7 fusion grid) with narrow widths, for CPU."""
-        return cls.preset("tiny", num_classes)
-
-    @classmethod
-    def preset(cls, name: str, num_classes: int | None = None) -> MMNetConfig:
-        """A registered preset by name (see :func:`mmnet_edge.model.list_models`); an unknown
-        name is a :class:`ConfigError` listing the known ones."""
-        from mmnet_edge.model.registry import create_config
-
-        return create_config(name, num_classes)
-
     # --------------------------------------------------------------- properties
     @property
     def embed_dim(self) -> int:

@@ -101,7 +101,7 @@ def follow_recommendation(
     """The first ranked entry that fits this model file, machine and installation."""
     from mmnet_edge.artifacts.formats import CONTAINER_BACKENDS
     from mmnet_edge.artifacts.metadata_io import file_sha256
-    from mmnet_edge.runtime.loader import onnx_variant_path, runner_class
+    from mmnet_edge.runtime.backends import onnx_variant_path, runner_class
 
     rec = load_recommendation(rec)
     path = Path(path)
@@ -214,7 +214,7 @@ def probe(
     from mmnet_edge.artifacts.formats import CONTAINER_BACKENDS, container_of
     from mmnet_edge.artifacts.gate_record import gate_failure
     from mmnet_edge.compare import collect_logits, compare_logits
-    from mmnet_edge.runtime.loader import onnx_variant_path, runner_class
+    from mmnet_edge.runtime.backends import onnx_variant_path, runner_class
 
     path = Path(path)
     if container_of(path) != "onnx":

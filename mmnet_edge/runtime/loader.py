@@ -1,4 +1,5 @@
-"""Model file → runner: the backend registry, ``auto`` choice, device and variant resolution.
+"""Model file → runner: the ``auto`` choice and device resolution (the backend table is
+:mod:`mmnet_edge.runtime.backends`).
 
 ``open_runner(path, backend="auto")`` picks, from the artefact table
 (:data:`mmnet_edge.artifacts.formats.CONTAINER_BACKENDS`) and each runner's class data:
@@ -10,10 +11,8 @@
   A checkpoint stays on torch even on a CPU: converting it silently would hide a slow
   export step and a second file; the reason says to export for the fastest path.
 
-The device is resolved once, here, and both the ONNX variant and the runner use it. Which
-INT8 ONNX file a backend loads on a CPU is the runner's ``int8_formats`` class data when it
-has one, else the artefact table's order; both load the CPU target's ``.int8-cpu.onnx``
-(the TensorRT target keeps the stride-4 stage float) — measured, see docs/benchmarks.md.
+The device is resolved once, here, and both the ONNX variant
+(:func:`~mmnet_edge.runtime.backends.onnx_variant_path`) and the runner use it.
 
 ``backend="auto"`` can also follow measurements instead of this fixed preference:
 ``recommendation=`` a ``mmnet-edge bench`` JSON (or its dict) for the same model and CPU, or
@@ -23,95 +22,24 @@ The choice and why is kept in ``runner.reason``.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 from mmnet_edge.artifacts.formats import (
-    CONTAINER_BACKENDS,
     RUN_PRECISIONS,
     container_of,
     how_to_make,
-    resolve_onnx_variant,
-    variant_path,
 )
 from mmnet_edge.artifacts.gate_record import Int8GateWarning, gate_failure
 from mmnet_edge.errors import BackendUnavailableError, InputError
+from mmnet_edge.runtime.backends import (
+    canonical_backend,
+    onnx_variant_path,
+    runner_class,
+)
 from mmnet_edge.runtime.runner import BaseRunner, has_module, missing_backend, normalize_device
-
-#: backend → "module:Class"; modules import no backend library at import time
-RUNNERS: dict[str, str] = {
-    "torch": "mmnet_edge.runtime.torch_runner:TorchRunner",
-    "onnxruntime": "mmnet_edge.runtime.ort_runner:OrtRunner",
-    "openvino": "mmnet_edge.runtime.openvino_runner:OpenVinoRunner",
-    "tensorrt": "mmnet_edge.runtime.trt_runner:TrtRunner",
-}
-BACKEND_ALIASES = {
-    "torch": "torch",
-    "pytorch": "torch",
-    "onnxruntime": "onnxruntime",
-    "ort": "onnxruntime",
-    "onnx": "onnxruntime",
-    "openvino": "openvino",
-    "ov": "openvino",
-    "tensorrt": "tensorrt",
-    "trt": "tensorrt",
-}
-
-
-def _registered() -> dict[str, str]:
-    """Backends whose runner module ships in this installation."""
-    return {
-        b: spec
-        for b, spec in RUNNERS.items()
-        if importlib.util.find_spec(spec.split(":")[0]) is not None
-    }
-
-
-BACKENDS = tuple(_registered())
-#: which container each backend runs (derived from the runner classes' class data)
-BACKEND_FILE_KIND = {b: c for c, bs in CONTAINER_BACKENDS.items() for b in bs if b in BACKENDS}
-
-
-def runner_class(backend: str) -> type[BaseRunner]:
-    """The runner class of a backend (imports its module, which loads no backend library)."""
-    module, _, cls = RUNNERS[canonical_backend(backend)].partition(":")
-    return getattr(importlib.import_module(module), cls)
-
-
-def canonical_backend(name: str) -> str:
-    """``ort``/``trt``/``pytorch``/``ov`` → ``onnxruntime``/``tensorrt``/``torch``/``openvino``."""
-    key = str(name).strip().lower()
-    if key not in BACKEND_ALIASES or BACKEND_ALIASES[key] not in BACKENDS:
-        raise InputError(f"unknown backend {name!r}; choose auto, {', '.join(BACKENDS)}")
-    return BACKEND_ALIASES[key]
-
-
-def model_kind(path: str | os.PathLike[str]) -> str:
-    """``checkpoint``, ``onnx`` or ``engine`` from the file name (the artefact table)."""
-    return container_of(path)
-
-
-def onnx_variant_path(
-    path: str | os.PathLike[str],
-    precision: str,
-    device: str | None,
-    backend: str | None = None,
-) -> Path:
-    """The sibling ONNX file for ``precision`` on ``device`` (see ``resolve_onnx_variant``);
-    for INT8 on a CPU, in the order ``backend``'s runner prefers (``int8_formats``)."""
-    target = "cpu" if normalize_device(device) in (None, "cpu") else "gpu"
-    if precision == "int8" and target == "cpu" and backend is not None:
-        order = getattr(runner_class(backend), "int8_formats", None)
-        if order:
-            for name in order:
-                cand = variant_path(path, name)
-                if cand.is_file():
-                    return cand
-    return resolve_onnx_variant(path, precision, target)
 
 
 def check_variant_source(variant: Path, fp32: Path, precision: str) -> None:
@@ -144,11 +72,6 @@ def ort_cuda_providers() -> list[str]:
     from mmnet_edge.runtime.ort_runner import ort_gpu_providers
 
     return ort_gpu_providers()
-
-
-def available_backends() -> dict[str, str]:
-    """Backend → ``""`` if its libraries are installed, else what to install."""
-    return {b: runner_class(b).unavailable_reason() for b in BACKENDS}
 
 
 def resolve_device(backend: str, device: str | None) -> str:
@@ -297,16 +220,8 @@ def _measured_choice(
 
 
 __all__ = [
-    "BACKENDS",
-    "BACKEND_FILE_KIND",
     "BackendUnavailableError",
-    "available_backends",
-    "canonical_backend",
     "choose_backend",
-    "model_kind",
-    "onnx_variant_path",
     "open_runner",
     "resolve_device",
-    "resolve_onnx_variant",
-    "runner_class",
 ]

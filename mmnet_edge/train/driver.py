@@ -44,7 +44,7 @@ from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_f
 from mmnet_edge.errors import ConfigError, MMNetEdgeError, OutputError
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
 from mmnet_edge.metrics import Metrics, compute_metrics
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import MMNetConfig, create_config
 from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
 from mmnet_edge.train.device import cpu_kind, deterministic, seed_everything, select_device
@@ -315,7 +315,7 @@ def plan_run(cfg: TrainConfig) -> RunPlan:
     if cfg.amp and device.type != "cuda":
         warnings.warn(f"--amp applies to CUDA only; training in fp32 on {device}", stacklevel=3)
     ds = load_training_dataset(cfg)
-    mcfg = MMNetConfig.preset(cfg.model, ds.num_classes)
+    mcfg = create_config(cfg.model, ds.num_classes)
     out = Path(cfg.output)
     fold_dir = out / "folds"
     try:

@@ -23,7 +23,7 @@ from mmnet_edge.calibration.quantize import quantize_int8
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import CalibrationError, OutputError
 from mmnet_edge.metadata import ModelMetadata
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import create_config
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +153,11 @@ def test_damaged_files_are_refused(good_set, tmp_path, case, damage):
 
 def test_a_set_for_another_model_is_refused(good_set):
     cs = load_calibration_set(good_set)
-    check_compatible(cs, ModelMetadata(config=MMNetConfig.tiny()))
+    check_compatible(cs, ModelMetadata(config=create_config("tiny")))
     with pytest.raises(CalibrationError, match="rebuild it with --size 224"):
-        check_compatible(cs, ModelMetadata(config=MMNetConfig.paper()))
+        check_compatible(cs, ModelMetadata(config=create_config("paper")))
     with pytest.raises(CalibrationError, match="mean/std"):
-        check_compatible(cs, ModelMetadata(config=MMNetConfig.tiny(), mean=(0.5, 0.5, 0.5)))
+        check_compatible(cs, ModelMetadata(config=create_config("tiny"), mean=(0.5, 0.5, 0.5)))
 
 
 def test_quantizer_refuses_bad_sets_before_onnx_runtime(good_set, tiny_onnx, tmp_path):

@@ -8,11 +8,11 @@ import pytest
 
 from mmnet_edge.errors import CheckpointError
 from mmnet_edge.metadata import SCHEMA_VERSION, ModelMetadata
-from mmnet_edge.model import MMNetConfig
+from mmnet_edge.model import create_config
 
 
 def good() -> dict:
-    return ModelMetadata(config=MMNetConfig.tiny()).to_dict()
+    return ModelMetadata(config=create_config("tiny")).to_dict()
 
 
 def with_(**changes: object) -> dict:
@@ -87,11 +87,11 @@ def test_unparseable_metadata_is_a_checkpoint_error(text):
 
 def test_direct_construction_is_validated_too():
     with pytest.raises(CheckpointError, match="std must be positive"):
-        ModelMetadata(config=MMNetConfig.tiny(), std=(0.0, 0.0, 0.0))
+        ModelMetadata(config=create_config("tiny"), std=(0.0, 0.0, 0.0))
     with pytest.raises(CheckpointError, match="mean must have 3 values"):
-        ModelMetadata(config=MMNetConfig.tiny(), mean=(0.5,))  # type: ignore[arg-type]
+        ModelMetadata(config=create_config("tiny"), mean=(0.5,))  # type: ignore[arg-type]
 
 
 def test_good_metadata_round_trips():
     meta = ModelMetadata.from_json(json.dumps(good()))
-    assert meta == ModelMetadata(config=MMNetConfig.tiny())
+    assert meta == ModelMetadata(config=create_config("tiny"))
