@@ -150,3 +150,40 @@ def test_int8_and_fp16_flags_write_both_and_the_summary_lists_them(tiny_checkpoi
     source = file_sha256(tmp_path / "model.onnx")
     for name in names - {"model.onnx"}:
         assert read_metadata(tmp_path / name).extra["source_onnx_sha256"] == source
+
+
+def test_triton_format_goes_through_export_model(fp32, tmp_path):
+    """``fmt="triton"``: the ONNX file of the asked precision, served as is, from the API."""
+    out = tmp_path / "fp16"
+    settings = ExportSettings(fmt="triton", precision="fp16", triton_max_batch=4)
+    res = export_model(fp32, out, settings)
+    assert _statuses(res) == {"onnx": "reused", "fp16": "written", "triton": "written"}
+    repo = res.triton
+    assert repo is not None and repo.root == out / "triton"
+    assert repo.model_path.read_bytes() == (out / "mmnet.fp16.onnx").read_bytes()
+    config = repo.config_path.read_text()
+    assert 'platform: "onnxruntime_onnx"' in config and "max_batch_size: 4" in config
+    # FP32: the input file itself; the repository goes next to it without --output
+    plain = export_model(fp32, None, ExportSettings(fmt="triton"))
+    assert plain.triton.model_path.read_bytes() == fp32.read_bytes()
+    assert plain.triton.root == fp32.parent / "triton"
+
+
+def test_triton_repository_of_an_engine_needs_no_export(tmp_path):
+    from mmnet_edge.artifacts.manifests import EngineManifest
+    from mmnet_edge.errors import InputError
+    from mmnet_edge.metadata import ModelMetadata
+    from mmnet_edge.model import create_config
+
+    engine = tmp_path / "m.fp16.engine"
+    engine.write_bytes(b"plan bytes; only the repository is written here")
+    meta = ModelMetadata(config=create_config("tiny", 3), class_names=("a", "b", "c"))
+    EngineManifest("10.3.0", "fp16", meta.to_dict(), profile={"min": 1, "opt": 2, "max": 4}).write(
+        engine
+    )
+    res = export_model(engine, None, ExportSettings(fmt="triton"))
+    assert [s.name for s in res.steps] == ["engine", "triton"] and res.engine_skipped is None
+    assert res.triton.platform == "tensorrt_plan" and res.triton.max_batch == 4
+    assert res.triton.model_path.read_bytes() == engine.read_bytes()
+    with pytest.raises(InputError, match="already an engine"):
+        export_model(engine, None, ExportSettings(fmt="onnx"))

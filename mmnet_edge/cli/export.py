@@ -177,17 +177,8 @@ def export(
         raise click.UsageError(
             "--format triton writes one model repository: give one precision flag"
         )
-    if fmt == "triton" and model.suffix.lower() in (".engine", ".plan"):
-        from mmnet_edge.export.triton_repo import write_triton_repository
-
-        parsed = _batch(batch)
-        out_dir = output or model.parent
-        repo = write_triton_repository(
-            model, out_dir / "triton", parsed[2] if parsed else None, queue_delay_us
-        )
-        click.echo(f"triton repository: {repo.root} ({repo.platform}, max batch {repo.max_batch})")
-        return
-    require_train_extra("export")
+    if not (fmt == "triton" and model.suffix.lower() in (".engine", ".plan")):
+        require_train_extra("export")  # an engine's repository needs no torch
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -216,14 +207,17 @@ def export(
     for key, value in overrides.items():
         if value is not None:
             setattr(settings.engine, key, value)
-    settings.fmt = "onnx" if fmt == "triton" else fmt
+    settings.fmt = fmt
+    if fmt == "triton":
+        settings.triton_max_batch = settings.engine.batch[2] if batch else None
+        settings.triton_queue_delay_us = queue_delay_us
     settings.opset, settings.validate = opset, not no_validate
     settings.force, settings.calib = force, calib
     settings.decompose_layernorm = decompose_layernorm
     if calib_method:
         settings.calib_method = calib_method
     runs = _settings_per_precision(settings, precisions)
-    if output is None and model.suffix.lower() != ".onnx":
+    if output is None and model.suffix.lower() not in (".onnx", ".engine", ".plan"):
         raise click.UsageError("--output DIR is required when exporting a checkpoint")
 
     console = Console(stderr=True)
@@ -250,15 +244,8 @@ def export(
             escape(st.detail),
         )
     Console().print(table)
-    if fmt == "triton":
-        from mmnet_edge.artifacts.formats import resolve_onnx_variant
-        from mmnet_edge.export.triton_repo import write_triton_repository
-
-        onnx = resolve_onnx_variant(result.onnx, settings.precision, "cpu")
-        max_batch = settings.engine.batch[2] if batch else None
-        repo = write_triton_repository(
-            onnx, result.onnx.parent / "triton", max_batch, queue_delay_us
-        )
+    repo = result.triton
+    if repo is not None:
         click.echo(f"triton repository: {repo.root} ({repo.platform}, max batch {repo.max_batch})")
         click.echo(
             f"  docker run --rm -p8000:8000 -p8001:8001 -p8002:8002 -v {repo.root}:/models \\"

@@ -1,4 +1,5 @@
-"""``export_model``: checkpoint or ONNX → ONNX FP32/FP16/INT8 variants → TensorRT engine.
+"""``export_model``: checkpoint or ONNX → ONNX FP32/FP16/INT8 variants → TensorRT engine or
+a Triton model repository.
 
 The one place that decides which files to build, which existing ones are still valid,
 and what a run produced; ``mmnet-edge export`` and the demo only call it and print
@@ -20,7 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmnet_edge.artifacts.files import atomic_path
 from mmnet_edge.artifacts.formats import (
@@ -35,9 +36,12 @@ from mmnet_edge.compare import AgreementReport
 from mmnet_edge.errors import BackendUnavailableError, ExportError, InputError
 from mmnet_edge.export.engine_options import EngineOptions
 
+if TYPE_CHECKING:
+    from mmnet_edge.export.triton_repo import TritonRepository
+
 log = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "engine")
+FORMATS = ("onnx", "engine", "triton")
 CALIB_METHODS = ("minmax", "entropy", "percentile")
 #: exit code of ``mmnet-edge export`` when ONNX files were written but no engine could be
 EXIT_NO_ENGINE = 3
@@ -51,7 +55,7 @@ INT8_TARGETS: tuple[str, ...] = INT8_TARGET_NAMES
 class ExportSettings:
     """Every export default, in one place (the CLI's flags default to these)."""
 
-    fmt: str = "onnx"  #: ``onnx`` or ``engine``
+    fmt: str = "onnx"  #: ``onnx``, ``engine`` or ``triton`` (ONNX files + a model repository)
     precision: str = "fp32"  #: the precision asked for (fp16/int8 add ONNX variants)
     opset: int = 17
     decompose_layernorm: bool = False  #: no LayerNormalization node (TensorRT 8.5 / JetPack 5)
@@ -64,6 +68,9 @@ class ExportSettings:
     force: bool = False  #: rebuild variants even when they match their source
     lint: bool = True  #: lint TensorRT-bound ONNX files against TensorRT's parser tables
     engine: EngineOptions = field(default_factory=EngineOptions)
+    #: ``fmt="triton"``: max batch (None: the repository writer's default) and queue delay
+    triton_max_batch: int | None = None
+    triton_queue_delay_us: int = 500
 
     def validate_settings(self) -> None:
         if self.fmt not in FORMATS:
@@ -103,6 +110,7 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
     engine: Path | None = None
     engine_skipped: str | None = None  #: why no engine was built (no TensorRT / GPU here)
+    triton: TritonRepository | None = None  #: the model repository (``fmt="triton"``)
 
     @property
     def written(self) -> list[Path]:
@@ -159,22 +167,30 @@ def export_model(
     Writes ``OUTPUT/model.onnx`` for a checkpoint (an ONNX input is used in place), then
     ``<stem>.fp16.onnx`` for fp16, ``<stem>.int8.onnx`` (TensorRT target) and
     ``<stem>.int8-cpu.onnx`` (CPU target) for int8, and with ``fmt="engine"``
-    ``<stem>.<precision>.engine`` + ``.engine.json``. ``on_step`` is told each stage's name.
+    ``<stem>.<precision>.engine`` + ``.engine.json``; with ``fmt="triton"`` a Triton model
+    repository ``OUTPUT/triton`` serving the ONNX file of ``precision`` (an ``.engine``
+    input is also accepted there: its repository serves the engine as is). ``on_step`` is
+    told each stage's name.
     """
     s = settings or ExportSettings()
     s.validate_settings()
     model = Path(model)
     kind = container_of(model)
-    if kind == "engine":
-        raise InputError(f"{model.name} is already an engine; export a checkpoint or an .onnx")
     if not model.is_file():
         raise InputError(f"model file not found: {model}")
+    if kind == "engine" and s.fmt != "triton":
+        raise InputError(f"{model.name} is already an engine; export a checkpoint or an .onnx")
     if output is None:
-        if kind != "onnx":
+        if kind == "checkpoint":
             raise InputError("an output directory is required when exporting a checkpoint")
         output = model.parent
     output = Path(output)
     announce = on_step or (lambda _name: None)
+    if kind == "engine":
+        result = ExportResult(model)
+        result.steps.append(ExportStep("engine", "reused", [model], 0.0, "input file"))
+        _triton(model, output, s, result, announce)
+        return result
 
     if kind == "checkpoint":
         from mmnet_edge.export.onnx import export_onnx
@@ -266,7 +282,41 @@ def export_model(
                     f"TensorRT {m.tensorrt_version}, {m.gpu.get('name')}" if m else "",
                 )
             )
+    if s.fmt == "triton":
+        from mmnet_edge.artifacts.formats import resolve_onnx_variant
+
+        served = (
+            onnx_path if s.precision == "fp32" else resolve_onnx_variant(base, s.precision, "cpu")
+        )
+        _triton(served, output, s, result, announce)
     return result
+
+
+def _triton(
+    model: Path,
+    output: Path,
+    s: ExportSettings,
+    result: ExportResult,
+    announce: Callable[[str], None],
+) -> None:
+    """Write ``output/triton`` serving ``model`` (an exported ONNX file or an engine)."""
+    from mmnet_edge.export.triton_repo import write_triton_repository
+
+    announce(f"Triton model repository for {model.name}")
+    t0 = time.perf_counter()
+    repo = write_triton_repository(
+        model, output / "triton", s.triton_max_batch, s.triton_queue_delay_us
+    )
+    result.triton = repo
+    result.steps.append(
+        ExportStep(
+            "triton",
+            "written",
+            [repo.config_path, repo.model_path],
+            time.perf_counter() - t0,
+            f"{repo.platform}, max batch {repo.max_batch}",
+        )
+    )
 
 
 def _int8(
