@@ -16,7 +16,7 @@ from mmnet_edge.align import (
     resolve_detector_model,
     similarity_transform,
 )
-from mmnet_edge.align.aligner import AlignmentTransform, apply_transform
+from mmnet_edge.align.transform import AlignmentTransform, apply_transform
 from mmnet_edge.errors import DetectorUnavailableError, InputError, NoFaceError
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -241,7 +241,7 @@ def test_a_caller_face_outside_or_degenerate_for_the_image_is_refused(photo, ali
 def test_what_a_detector_returns_passes_the_caller_checks(photo, aligner):
     """The thresholds never refuse a real detection: faces at the frame edge, 13-px faces,
     faces rotated 60–90° (YuNet's eye distance falls to ~0.16 of the box width there)."""
-    from mmnet_edge.align.aligner import check_face_in_image
+    from mmnet_edge.align.face_checks import check_face_in_image
 
     h, w = photo.shape[:2]
     views = {

@@ -200,8 +200,8 @@ def test_align_video_streams_and_settings_invalidate_cache(photo, detector_model
 
 
 def test_unreadable_video_is_an_input_error(tmp_path):
-    from mmnet_edge.align import read_video
     from mmnet_edge.errors import InputError
+    from mmnet_edge.io import read_video
 
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 10)

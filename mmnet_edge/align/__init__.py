@@ -1,16 +1,6 @@
 """Face alignment: detectors, onset-locked similarity crops, stream reference tracking."""
 
-from mmnet_edge.align.aligner import (
-    TEMPLATE_5,
-    AlignedClip,
-    AlignedPair,
-    Aligner,
-    AlignmentTransform,
-    ReferenceTracker,
-    StreamAligner,
-    apply_transform,
-    similarity_transform,
-)
+from mmnet_edge.align.aligner import AlignedClip, AlignedPair, Aligner, ReferenceTracker
 from mmnet_edge.align.detector import (
     CallerSuppliedDetector,
     Face,
@@ -25,7 +15,12 @@ from mmnet_edge.align.model_path import (
     default_cache_dir,
     resolve_detector_model,
 )
-from mmnet_edge.io import iter_video, list_images, read_image, read_video
+from mmnet_edge.align.transform import (
+    TEMPLATE_5,
+    AlignmentTransform,
+    apply_transform,
+    similarity_transform,
+)
 
 __all__ = [
     "ENV_VAR",
@@ -40,15 +35,10 @@ __all__ = [
     "FaceDetector",
     "MediaPipeDetector",
     "ReferenceTracker",
-    "StreamAligner",
     "YuNetDetector",
     "apply_transform",
     "default_cache_dir",
     "face_from",
-    "iter_video",
-    "list_images",
-    "read_image",
-    "read_video",
     "resolve_detector_model",
     "similarity_transform",
 ]
