@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mmnet_edge.calibration.quantize import (  # 0.3's CPU layout (int8 Softmax), 0.4's TRT
+from mmnet_edge.calibration.int8_layout import (  # 0.3's CPU layout (int8 Softmax), 0.4's TRT
     CPU_V03_KEEP_FLOAT,
     CPU_V03_OPS,
     TRT_V04_KEEP_FLOAT,
@@ -198,7 +198,8 @@ def run(
     import contextlib
     import io
 
-    from mmnet_edge.calibration.quantize import quantize_target, tensorrt_qdq_problems
+    from mmnet_edge.calibration.qdq_graph import tensorrt_qdq_problems
+    from mmnet_edge.calibration.quantize import quantize_target
     from mmnet_edge.export.onnx import export_onnx
 
     size = 112

@@ -21,7 +21,8 @@ from mmnet_edge.calibration.dataset import (
     load_calibration_set,
     save_calibration_set,
 )
-from mmnet_edge.calibration.quantize import quantize_int8, quantize_target, zero_points
+from mmnet_edge.calibration.qdq_graph import zero_points
+from mmnet_edge.calibration.quantize import quantize_int8, quantize_target
 from mmnet_edge.calibration.report import accuracy_report, gate
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import BackendUnavailableError, CalibrationError

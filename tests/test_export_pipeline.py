@@ -77,7 +77,7 @@ def test_lint_findings_become_warnings_not_failures(fp32):
 
 
 def test_export_knows_every_int8_target_the_quantizer_has():
-    from mmnet_edge.calibration.quantize import TARGETS
+    from mmnet_edge.calibration.int8_layout import TARGETS
     from mmnet_edge.export.pipeline import INT8_TARGETS
 
     assert INT8_TARGETS == TARGETS == ExportSettings().int8_targets

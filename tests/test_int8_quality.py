@@ -16,17 +16,15 @@ import pytest
 from onnx import numpy_helper
 
 from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
-from mmnet_edge.calibration.quantize import (
+from mmnet_edge.calibration.int8_layout import (
     BLOCK0_ISLAND,
     DEFAULT_KEEP_FLOAT,
     KEEP_FLOAT_BY_TARGET,
     QUANTIZED_OPS,
     matches_any,
-    quantize_int8,
-    quantize_target,
-    tensorrt_qdq_problems,
-    zero_points,
 )
+from mmnet_edge.calibration.qdq_graph import tensorrt_qdq_problems, zero_points
+from mmnet_edge.calibration.quantize import quantize_int8, quantize_target
 from mmnet_edge.export.onnx import export_onnx
 
 
@@ -266,7 +264,7 @@ def test_tensorrt_target_passes_the_gate_on_each_set_of_a_weak_model(weak_fp32, 
     """Calibrated as `export --int8` does without --calib; ≥ 0.97 on every gate set, where the
     0.4 layout (stride-4 stage float only, pct 99.999) fell below it on one."""
     from mmnet_edge.calibration.gate import GATE_SETS, OnnxGate
-    from mmnet_edge.calibration.quantize import TRT_V04_KEEP_FLOAT
+    from mmnet_edge.calibration.int8_layout import TRT_V04_KEEP_FLOAT
 
     calib = synthetic(0, 5, 8)  # export's default synthetic calibration set
     gate = OnnxGate(weak_fp32)
@@ -323,7 +321,7 @@ def test_int8_gate_on_a_trained_model(trained_fp32, tmp_path, target):
 def test_histogram_calibration_bounds_its_memory(tmp_path, monkeypatch):
     """Percentile/entropy calibration holds every pair's activations: the pair count is capped
     to a memory budget (the paper model needed > 22 GB for 200 pairs), with a warning."""
-    from mmnet_edge.calibration import quantize as q
+    from mmnet_edge.calibration import histogram_memory as q
 
     graph = onnx.helper.make_graph(
         [onnx.helper.make_node("Relu", ["x"], ["y"], name="r")],

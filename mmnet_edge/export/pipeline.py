@@ -329,12 +329,8 @@ def _int8(
 ) -> None:
     from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
     from mmnet_edge.calibration.gate import GATE_KEY, GATE_REVISION, OnnxGate
-    from mmnet_edge.calibration.quantize import (
-        LAYOUT_REVISION_BY_TARGET,
-        TARGET_FORMATS,
-        SyntheticCalibrationWarning,
-        quantize_target,
-    )
+    from mmnet_edge.calibration.int8_layout import LAYOUT_REVISION_BY_TARGET, TARGET_FORMATS
+    from mmnet_edge.calibration.quantize import SyntheticCalibrationWarning, quantize_target
 
     meta = read_onnx_metadata(onnx_path)
     if s.calib is None:
