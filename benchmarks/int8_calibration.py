@@ -32,8 +32,9 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
+    from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
     from mmnet_edge.calibration.quantize import quantize_int8
+    from mmnet_edge.calibration.sources import from_synthetic
     from mmnet_edge.export.onnx import export_onnx
 
     work = Path(tempfile.mkdtemp(prefix="int8bench-"))

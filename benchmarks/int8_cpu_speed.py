@@ -150,9 +150,9 @@ def interleaved(
 def build(config: str, work: Path) -> dict[str, Path]:
     import torch
 
-    from mmnet_edge.calibration.dataset import from_synthetic
     from mmnet_edge.calibration.int8_layout import CPU_V03_KEEP_FLOAT, CPU_V03_OPS
     from mmnet_edge.calibration.quantize import quantize_target
+    from mmnet_edge.calibration.sources import from_synthetic
     from mmnet_edge.checkpoint import save_checkpoint
     from mmnet_edge.export.onnx import export_onnx
     from mmnet_edge.metadata import ModelMetadata

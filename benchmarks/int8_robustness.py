@@ -110,7 +110,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 
 def _quiet_set(size: int, subjects: int, per_class: int, seed: int):  # noqa: ANN202
-    from mmnet_edge.calibration.dataset import from_synthetic
+    from mmnet_edge.calibration.sources import from_synthetic
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -94,7 +94,7 @@ def run_demo(s: DemoSettings) -> DemoResult:
     # 2-3. calibration set + export (ONNX FP32 validated, INT8 Q/DQ for both targets) -----
     from mmnet_edge.artifacts import read_metadata
     from mmnet_edge.artifacts.formats import variant_path
-    from mmnet_edge.calibration.dataset import build_synthetic_set
+    from mmnet_edge.calibration.sources import build_synthetic_set
     from mmnet_edge.export import ExportSettings, export_model
 
     t0 = _step("2/6 calibration set (training subjects)")
@@ -121,8 +121,8 @@ def run_demo(s: DemoSettings) -> DemoResult:
     _done(t0)
 
     # 4. accuracy report ---------------------------------------------------------------
-    from mmnet_edge.calibration.dataset import build_synthetic_set as _build
     from mmnet_edge.calibration.report import accuracy_report, write_report
+    from mmnet_edge.calibration.sources import build_synthetic_set as _build
 
     t0 = _step("4/6 accuracy report FP32 vs INT8 on held-out synthetic subjects")
     heldout = out / "heldout.npz"

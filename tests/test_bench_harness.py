@@ -24,8 +24,8 @@ from mmnet_edge.model import create_config
 @pytest.fixture(scope="module")
 def models(tiny_checkpoint, tmp_path_factory):
     """A tiny checkpoint, its ONNX export and a real CPU-target INT8 sibling."""
-    from mmnet_edge.calibration.dataset import from_synthetic
     from mmnet_edge.calibration.quantize import quantize_int8
+    from mmnet_edge.calibration.sources import from_synthetic
     from mmnet_edge.export.onnx import export_onnx
 
     d = tmp_path_factory.mktemp("bench")

@@ -17,13 +17,13 @@ from onnx import numpy_helper
 from mmnet_edge.calibration.dataset import (
     MIN_SIZE,
     SmallCalibrationSetWarning,
-    from_synthetic,
     load_calibration_set,
     save_calibration_set,
 )
 from mmnet_edge.calibration.qdq_graph import zero_points
 from mmnet_edge.calibration.quantize import quantize_int8, quantize_target
 from mmnet_edge.calibration.report import accuracy_report, gate
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import BackendUnavailableError, CalibrationError
 from mmnet_edge.export.onnx import export_onnx, read_onnx_metadata, unsupported_by_tensorrt

@@ -8,12 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmnet_edge.calibration.dataset import (
-    SmallCalibrationSetWarning,
-    from_dataset,
-    from_pair_folder,
-    from_videos,
-)
+from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
+from mmnet_edge.calibration.sources import from_dataset, from_pair_folder, from_videos
 from mmnet_edge.data.synthetic import (
     SyntheticConfig,
     generate_synthetic,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mmnet_edge.artifacts import read_metadata
 from mmnet_edge.artifacts.metadata_io import file_sha256
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
-from mmnet_edge.calibration.dataset import from_synthetic
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.cli import cli
 from mmnet_edge.export import ExportSettings, export_model
 

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
+from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
 from mmnet_edge.calibration.int8_layout import (
     BLOCK0_ISLAND,
     DEFAULT_KEEP_FLOAT,
@@ -25,6 +25,7 @@ from mmnet_edge.calibration.int8_layout import (
 )
 from mmnet_edge.calibration.qdq_graph import tensorrt_qdq_problems, zero_points
 from mmnet_edge.calibration.quantize import quantize_int8, quantize_target
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.export.onnx import export_onnx
 
 

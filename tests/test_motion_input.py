@@ -12,10 +12,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
+from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
 from mmnet_edge.calibration.int8_layout import BLOCK0_ISLAND, DEFAULT_KEEP_FLOAT
 from mmnet_edge.calibration.motion_input import exact_levels, motion_tensor, pixel_step
 from mmnet_edge.calibration.quantize import quantize_target
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.errors import CalibrationError
 from mmnet_edge.export.onnx import export_onnx
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD

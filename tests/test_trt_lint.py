@@ -294,8 +294,9 @@ def test_exported_fp32_and_fp16_models_pass_both_tables(exported):
 
 @pytest.mark.slow
 def test_exported_int8_tensorrt_target_passes_both_tables(exported):
-    from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning, from_synthetic
+    from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
     from mmnet_edge.calibration.quantize import quantize_int8
+    from mmnet_edge.calibration.sources import from_synthetic
 
     fp32, _ = exported
     with warnings.catch_warnings():

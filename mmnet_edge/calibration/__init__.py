@@ -6,10 +6,10 @@ from mmnet_edge.calibration.dataset import (
     MIN_SIZE,
     CalibrationSet,
     SmallCalibrationSetWarning,
-    build_synthetic_set,
     load_calibration_set,
     save_calibration_set,
 )
+from mmnet_edge.calibration.sources import build_synthetic_set
 
 # the quantizer needs onnx and onnxruntime's quantization tools: loaded on first use
 __getattr__, __dir__ = lazy_attributes(

@@ -41,12 +41,7 @@ import onnx
 from mmnet_edge.artifacts.formats import INPUT_NAMES, variant_path
 from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
-from mmnet_edge.calibration.dataset import (
-    CalibrationSet,
-    check_compatible,
-    from_synthetic,
-    load_calibration_set,
-)
+from mmnet_edge.calibration.dataset import CalibrationSet, check_compatible, load_calibration_set
 from mmnet_edge.calibration.fusions import fuse_gelu
 from mmnet_edge.calibration.histogram_memory import (
     HISTOGRAM_METHODS,
@@ -71,6 +66,7 @@ from mmnet_edge.calibration.qdq_graph import (
     tensorrt_qdq_problems,
     to_fp16_base,
 )
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.errors import CalibrationError
 
 log = logging.getLogger(__name__)

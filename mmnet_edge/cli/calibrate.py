@@ -78,7 +78,7 @@ def build(
 ) -> None:
     """Build a calibration set from SOURCE: `synthetic`, a dataset root (--dataset NAME), a
     folder of *onset*/*apex* image pairs, or video files (comma-separated; apex spotted)."""
-    from mmnet_edge.calibration.dataset import build_set
+    from mmnet_edge.calibration.sources import build_set
 
     cs = build_set(
         source,

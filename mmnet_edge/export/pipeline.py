@@ -327,10 +327,11 @@ def _int8(
     result: ExportResult,
     announce: Callable[[str], None],
 ) -> None:
-    from mmnet_edge.calibration.dataset import from_synthetic, load_calibration_set
+    from mmnet_edge.calibration.dataset import load_calibration_set
     from mmnet_edge.calibration.gate import GATE_KEY, GATE_REVISION, OnnxGate
     from mmnet_edge.calibration.int8_layout import LAYOUT_REVISION_BY_TARGET, TARGET_FORMATS
     from mmnet_edge.calibration.quantize import SyntheticCalibrationWarning, quantize_target
+    from mmnet_edge.calibration.sources import from_synthetic
 
     meta = read_onnx_metadata(onnx_path)
     if s.calib is None:

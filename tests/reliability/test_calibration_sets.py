@@ -14,12 +14,12 @@ from click.testing import CliRunner
 
 from mmnet_edge.calibration.dataset import (
     check_compatible,
-    from_synthetic,
     load_calibration_set,
     save_calibration_set,
     tensor_hash,
 )
 from mmnet_edge.calibration.quantize import quantize_int8
+from mmnet_edge.calibration.sources import from_synthetic
 from mmnet_edge.cli import cli
 from mmnet_edge.errors import CalibrationError, OutputError
 from mmnet_edge.metadata import ModelMetadata

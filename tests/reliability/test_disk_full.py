@@ -16,7 +16,7 @@ import pytest
 
 from mmnet_edge.align.detector import CallerSuppliedDetector
 from mmnet_edge.align.to_disk import MANIFEST, align_to_disk
-from mmnet_edge.calibration.dataset import build_set
+from mmnet_edge.calibration.sources import build_set
 from mmnet_edge.checkpoint import save_checkpoint
 from mmnet_edge.errors import MMNetEdgeError, OutputError
 from mmnet_edge.metadata import ModelMetadata
