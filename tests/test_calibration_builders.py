@@ -10,12 +10,12 @@ import pytest
 
 from mmnet_edge.calibration.dataset import SmallCalibrationSetWarning
 from mmnet_edge.calibration.sources import from_dataset, from_pair_folder, from_videos
+from mmnet_edge.data.casme2_writer import write_casme2_layout
 from mmnet_edge.data.synthetic import (
     SyntheticConfig,
     generate_synthetic,
     make_clip,
     random_identity,
-    write_casme2_layout,
 )
 from mmnet_edge.errors import CalibrationError
 from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD
