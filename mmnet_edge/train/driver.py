@@ -8,8 +8,9 @@ set of metrics, trains a final model on all subjects, and writes a report direct
     OUT/folds/<subject>.safetensors  OUT/folds/<subject>.json   (resumable)
     OUT/model.safetensors                                        (final checkpoint)
 
-Folds run on an executor (:mod:`mmnet_edge.train.executors`: this process, or Ray tasks);
-each finished fold is recorded as it arrives, whatever the order.
+Folds run as jobs (:mod:`mmnet_edge.train.fold_job`) on an executor
+(:mod:`mmnet_edge.train.executors`: this process, or Ray tasks); each finished fold is
+recorded as it arrives, whatever the order.
 
 Reproducible: every fold (and the final model) trains with a seed derived from the run seed
 and its name, deterministic kernels, and the one torch thread count the driver decided
@@ -24,16 +25,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import tempfile
 import time
 import warnings
-import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -42,29 +40,29 @@ from mmnet_edge.artifacts.files import atomic_write_bytes, atomic_write_text
 from mmnet_edge.checkpoint import read_metadata, save_checkpoint
 from mmnet_edge.data import Fold, MEDataset, holdout_split, load_dataset, loso_folds
 from mmnet_edge.errors import ConfigError, MMNetEdgeError, OutputError
-from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD, ModelMetadata
+from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD
 from mmnet_edge.metrics import Metrics, compute_metrics
 from mmnet_edge.model import MMNetConfig, create_config
-from mmnet_edge.model.mmnet import MMNet
 from mmnet_edge.train.config import PROTOCOLS, Recipe, TrainConfig, default_synthetic
-from mmnet_edge.train.device import cpu_kind, deterministic, seed_everything, select_device
+from mmnet_edge.train.device import deterministic, select_device
 from mmnet_edge.train.executors import (
-    DEFAULT_FOLD_THREADS,
     FoldExecutor,
     fold_threads,
     make_executor,
     torch_threads,
 )
-from mmnet_edge.train.loop import fit, predict_samples
+from mmnet_edge.train.fold_job import (
+    FoldJob,
+    FoldOutcome,
+    fold_seed,
+    model_metadata,
+    run_fold_job,
+    train_one_model,
+)
 from mmnet_edge.train.report import build_report, write_report
 from mmnet_edge.train.results import FoldResult, TrainResult
 
 log = logging.getLogger(__name__)
-
-
-def fold_seed(seed: int, name: str) -> int:
-    """Per-fold seed: stable whatever folds run before it (``--max-folds``, resume)."""
-    return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**31
 
 
 def _fingerprint(cfg: TrainConfig, recipe: Recipe, mcfg: MMNetConfig, ds: MEDataset) -> str:
@@ -113,147 +111,6 @@ def iter_folds(cfg: TrainConfig, ds: MEDataset) -> list[Fold]:
             raise ConfigError("--max-folds must be ≥ 1")
         folds = folds[: cfg.max_folds]
     return folds
-
-
-def _metadata(
-    cfg: TrainConfig, mcfg: MMNetConfig, class_names: Sequence[str], **training: Any
-) -> ModelMetadata:
-    return ModelMetadata(
-        config=mcfg, class_names=tuple(class_names), mean=cfg.mean, std=cfg.std, training=training
-    )
-
-
-@dataclass
-class FoldJob:
-    """Everything one fold needs, so it can run in another process or on another machine."""
-
-    cfg: TrainConfig
-    recipe: Recipe
-    mcfg: MMNetConfig
-    dataset_name: str
-    class_names: tuple[str, ...]
-    fold: Fold
-    out: Path
-    checkpoint: Path
-    record: Path
-    fingerprint: str
-    #: torch CPU threads the fold trains with (the driver's :func:`fold_threads`)
-    threads: int = DEFAULT_FOLD_THREADS
-    #: the executor running the job (recorded with the fold's result)
-    executor: str = "in-process"
-    #: the worker returns the checkpoint's bytes (remote executors) instead of writing it
-    ship_checkpoint: bool = False
-
-
-@dataclass
-class FoldOutcome:
-    result: FoldResult
-    checkpoint_bytes: bytes | None = None
-
-
-def run_fold_job(job: FoldJob) -> FoldOutcome:
-    """Train and evaluate one fold (the function every executor runs).
-
-    The fold runs at ``job.threads`` torch threads with deterministic kernels, whichever
-    process runs it; the process's previous settings are restored afterwards.
-    """
-    device = select_device(job.cfg.device)
-    with torch_threads(job.threads), deterministic(device):
-        return _run_fold_job(job, device)
-
-
-def _run_fold_job(job: FoldJob, device: torch.device) -> FoldOutcome:
-    if not job.ship_checkpoint:
-        return FoldOutcome(_run_fold(job, device, job.out, job.checkpoint))
-    with tempfile.TemporaryDirectory(prefix="mmnet-fold-") as tmp:
-        ckpt = Path(tmp) / job.checkpoint.relative_to(job.out)
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        result = _run_fold(job, device, Path(tmp), ckpt)
-        return FoldOutcome(result, ckpt.read_bytes())
-
-
-def _train_model(
-    cfg: TrainConfig,
-    recipe: Recipe,
-    mcfg: MMNetConfig,
-    samples: Sequence[Any],
-    device: torch.device,
-    seed: int,
-    desc: str,
-    progress: bool,
-    eval_samples: Sequence[Any] | None = None,
-) -> tuple[MMNet, Any]:
-    """Seed, build and fit one model with the run's settings: (model, per-epoch predictions)."""
-    seed_everything(seed)
-    model = MMNet(mcfg)
-    epoch_preds = fit(
-        model,
-        samples,
-        recipe,
-        device,
-        seed=seed,
-        augment=cfg.augment,
-        amp=cfg.amp,
-        num_workers=cfg.num_workers,
-        eval_samples=eval_samples,
-        progress=progress,
-        desc=desc,
-        mean=cfg.mean,
-        std=cfg.std,
-    )
-    return model, epoch_preds
-
-
-def _run_fold(job: FoldJob, device: torch.device, out: Path, ckpt_path: Path) -> FoldResult:
-    cfg, recipe, mcfg, fold = job.cfg, job.recipe, job.mcfg, job.fold
-    tf = time.perf_counter()
-    threads = torch.get_num_threads()  # read back: what this fold really runs with
-    seed = fold_seed(cfg.seed, fold.name)
-    model, epoch_preds = _train_model(
-        cfg,
-        recipe,
-        mcfg,
-        fold.train,
-        device,
-        seed,
-        desc=f"fold {fold.name}",
-        progress=cfg.progress and not job.ship_checkpoint,
-        eval_samples=fold.test if cfg.report_best_epoch else None,
-    )
-    logits = predict_samples(
-        model, fold.test, device, recipe.batch_size, cfg.amp, mean=cfg.mean, std=cfg.std
-    )
-    y_true = [s.label for s in fold.test]
-    y_pred = logits.argmax(1).tolist()
-    meta = _metadata(
-        cfg,
-        mcfg,
-        job.class_names,
-        dataset=job.dataset_name,
-        fold=fold.name,
-        test_subjects=fold.test_subjects,
-        seed=seed,
-        epochs=recipe.epochs,
-        threads=threads,
-        torch=torch.__version__,
-    )
-    save_checkpoint(model.cpu(), meta, ckpt_path)
-    return FoldResult(
-        name=fold.name,
-        test_subjects=fold.test_subjects,
-        n_train=len(fold.train),
-        n_test=len(fold.test),
-        y_true=y_true,
-        y_pred=y_pred,
-        accuracy=float(np.mean(np.equal(y_true, y_pred))) if y_true else 0.0,
-        checkpoint=str(ckpt_path.relative_to(out)),
-        elapsed_s=round(time.perf_counter() - tf, 2),
-        epoch_preds=epoch_preds or None,
-        threads=threads,
-        executor=job.executor,
-        torch=torch.__version__,
-        cpu=cpu_kind(),
-    )
 
 
 @dataclass
@@ -452,10 +309,10 @@ def train_final(
     # as every fold, whatever executor ran them; the count is read back and recorded
     with torch_threads(fold_threads(cfg)), deterministic(device):
         threads = torch.get_num_threads()
-        model, _ = _train_model(
+        model, _ = train_one_model(
             cfg, recipe, mcfg, ds.samples, device, seed, "final model (all subjects)", cfg.progress
         )
-    meta = _metadata(
+    meta = model_metadata(
         cfg,
         mcfg,
         ds.class_names,
@@ -486,15 +343,11 @@ def train_final(
 
 
 __all__ = [
-    "FoldJob",
-    "FoldOutcome",
     "RunPlan",
     "finish_run",
-    "fold_seed",
     "iter_folds",
     "load_training_dataset",
     "plan_run",
-    "run_fold_job",
     "run_plans",
     "train",
     "train_final",
