@@ -8,8 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from mmnet_edge import acceptance as acc
 from mmnet_edge.acceptance import Context, Skip, run_acceptance
+from mmnet_edge.acceptance import steps as acc
+from mmnet_edge.acceptance.report import GPU_STEPS
 from mmnet_edge.cli import cli
 from tests.trt_doubles import FakeCudart, FakeGpu, make_tensorrt
 
@@ -22,7 +23,7 @@ def test_cpu_machine_skips_every_gpu_step_and_says_nothing_was_proven(tmp_path):
     statuses = {s.name: s.status for s in report.steps}
     assert [s.name for s in report.steps] == [name for name, _ in acc.STEPS]
     assert statuses["environment"] == "passed"
-    assert all(statuses[n] == "skipped" for n in acc.GPU_STEPS), statuses
+    assert all(statuses[n] == "skipped" for n in GPU_STEPS), statuses
     assert all(s.detail for s in report.steps if s.status == "skipped")  # a reason each
     assert "no CUDA device" in next(s.detail for s in report.steps if s.name == "engine builds")
     assert report.exit_code == 0 and not report.gpu_proven

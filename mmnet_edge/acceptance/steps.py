@@ -1,175 +1,19 @@
-"""One command that proves the GPU half: ``mmnet-edge doctor --acceptance [--output DIR]``.
-
-Runs, in order: environment; CUDA buffer round trips (cuda-python, pycuda); FP32/FP16
-engine builds, strongly and weakly typed, with a reused timing cache; the TensorRT runner
-at batch 1 / mid / max against ONNX Runtime CPU (through :func:`mmnet_edge.compare.compare`);
-INT8 build with accuracy and latency against FP16; the legacy calibrator; a
-version-compatible build → load; PyTorch CUDA graphs against eager; ONNX Runtime CUDA and
-TensorRT providers; on Jetson, DLA. Each step is ``passed``, ``failed`` (with the error)
-or ``skipped`` (with the reason). The report goes to
-``benchmarks/results/<device>/acceptance.{json,md}``; any failure makes the exit code 1.
-With no GPU everything GPU-side is skipped and the report says that nothing GPU-side was
-proven. A tiny seeded model (random weights) is used: this checks the machinery, not
-accuracy on real data.
-"""
+"""The acceptance steps, in order (:data:`STEPS`): each proves one piece of the GPU half or
+raises :class:`~mmnet_edge.acceptance.context.Skip` with the reason it cannot run here."""
 
 from __future__ import annotations
 
-import json
 import platform
-import re
-import tempfile
 import time
-import traceback
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mmnet_edge.artifacts.files import atomic_write_text
-from mmnet_edge.artifacts.platform import gpu_facts, jetson_facts
+from mmnet_edge.acceptance.context import Context, Skip, Step
+from mmnet_edge.artifacts.platform import gpu_facts, jetson_facts, trt_create
 from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.runtime.runner import has_module
-
-#: steps that exercise the GPU (one passed is "something GPU-side was proven")
-GPU_STEPS = frozenset(
-    {
-        "cuda-buffers (cuda-python)",
-        "cuda-buffers (pycuda)",
-        "engine builds",
-        "tensorrt runner vs ort cpu",
-        "int8 engine",
-        "legacy calibrator",
-        "version-compatible engine",
-        "torch cuda graphs",
-        "ort cuda/tensorrt providers",
-        "dla",
-    }
-)
-
-
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised by a step that cannot run here; the message is the reason."""
-
-
-@dataclass
-class StepResult:
-    name: str
-    status: str  # passed | failed | skipped
-    detail: str = ""
-    seconds: float = 0.0
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class AcceptanceReport:
-    device: str
-    environment: dict[str, Any] = field(default_factory=dict)
-    steps: list[StepResult] = field(default_factory=list)
-    started: str = ""
-
-    @property
-    def failed(self) -> list[StepResult]:
-        return [s for s in self.steps if s.status == "failed"]
-
-    @property
-    def gpu_proven(self) -> bool:
-        return any(s.status == "passed" and s.name in GPU_STEPS for s in self.steps)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    @property
-    def verdict(self) -> str:
-        if self.failed:
-            return f"FAILED: {', '.join(s.name for s in self.failed)}"
-        if not self.gpu_proven:
-            return (
-                "NOTHING GPU-SIDE WAS PROVEN on this machine: every GPU step was skipped "
-                "(see the reasons); run this on a machine with an NVIDIA GPU and TensorRT"
-            )
-        skipped = [s.name for s in self.steps if s.status == "skipped"]
-        return "PASSED" + (f" (skipped: {', '.join(skipped)})" if skipped else "")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "started": self.started,
-            "verdict": self.verdict,
-            "gpu_proven": self.gpu_proven,
-            "environment": self.environment,
-            "steps": [asdict(s) for s in self.steps],
-        }
-
-    def to_markdown(self) -> str:
-        lines = [
-            f"# mmnet-edge GPU acceptance — {self.device}",
-            "",
-            f"Started {self.started}. **{self.verdict}**",
-            "",
-            "| step | status | seconds | detail |",
-            "|---|---|---|---|",
-        ]
-        for s in self.steps:
-            detail = s.detail.replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {s.name} | {s.status} | {s.seconds:.1f} | {detail} |")
-        lines += ["", "## Environment", "", "```json", json.dumps(self.environment, indent=2)]
-        lines += ["```", ""]
-        return "\n".join(lines)
-
-
-class Context:
-    """What the steps share: a work folder, the facts found, the artefacts built so far."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.gpu: dict[str, Any] = {}
-        self.no_gpu_reason = "no CUDA device (cuda-python's cudaGetDeviceCount found none)"
-        self.torch_cuda = False
-        self.trt: Any = None
-        self.checkpoint: Path | None = None
-        self.onnx: Path | None = None
-        self.engines: dict[str, Path] = {}
-        self.timings: dict[str, float] = {}
-
-    def load_tensorrt(self) -> None:
-        from mmnet_edge.artifacts.platform import import_tensorrt
-
-        self.trt = import_tensorrt()
-
-    # prerequisites, each a Skip with the reason when missing
-    def need_gpu(self) -> None:
-        if not self.gpu:
-            raise Skip(self.no_gpu_reason)
-
-    def need_trt(self) -> Any:
-        self.need_gpu()
-        if self.trt is None:
-            raise Skip("TensorRT is not installed (pip install 'mmnet-edge[tensorrt]')")
-        return self.trt
-
-    def need_onnx(self) -> Path:
-        if self.onnx is None:
-            raise Skip("no ONNX model: the model step did not run (needs the [train] extra)")
-        return self.onnx
-
-    def need_engine(self, key: str) -> Path:
-        if key not in self.engines:
-            raise Skip(f"no {key} engine: its build step did not pass")
-        return self.engines[key]
-
-    def inputs(self, n: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
-        from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
-        from mmnet_edge.export.precision import heldout_inputs
-
-        meta = read_onnx_metadata(self.need_onnx())
-        return heldout_inputs(meta.input_size, meta.mean, meta.std, n=n)
-
-
-Step = Callable[[Context], "str | tuple[str, dict[str, Any]]"]
 
 
 def _versions() -> dict[str, str | None]:
@@ -474,7 +318,8 @@ def step_dla(ctx: Context) -> tuple[str, dict[str, Any]]:
     trt = ctx.need_trt()
     if not jetson_facts():
         raise Skip("not a Jetson")
-    cores = int(trt.Builder(trt.Logger(trt.Logger.WARNING)).num_DLA_cores)
+    builder = trt_create("a builder", trt.Builder, trt.Logger(trt.Logger.WARNING))
+    cores = int(builder.num_DLA_cores)
     if cores == 0:
         raise Skip("this Jetson has no DLA (e.g. Orin Nano)")
     from mmnet_edge.export.engine_build import build_engine
@@ -502,55 +347,3 @@ STEPS: list[tuple[str, Step]] = [
     ("ort cuda/tensorrt providers", step_ort_gpu),
     ("dla", step_dla),
 ]
-
-
-def device_slug(gpu: dict[str, Any], jetson: dict[str, Any]) -> str:
-    """A folder name for the machine: ``nvidia-geforce-rtx-3060``, ``jetson-…``, ``no-gpu``."""
-    name = jetson.get("model") or gpu.get("name") or "no-gpu"
-    return re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "no-gpu"
-
-
-def run_acceptance(
-    output: Path | None = None,
-    steps: list[tuple[str, Step]] | None = None,
-    workdir: Path | None = None,
-    echo: Callable[[StepResult], None] | None = None,
-) -> tuple[AcceptanceReport, Path]:
-    """Run every step (a failure never stops the others) and write the reports.
-
-    Returns the report and the folder it was written to. ``steps``/``workdir`` may be
-    injected (tests).
-    """
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="mmnet-acceptance-")
-        workdir = Path(tmp.name)
-    ctx = Context(Path(workdir))
-    report = AcceptanceReport("unknown", started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    try:
-        for name, fn in steps if steps is not None else STEPS:
-            t0 = time.perf_counter()
-            try:
-                out = fn(ctx)
-                detail, data = out if isinstance(out, tuple) else (out, {})
-                result = StepResult(name, "passed", detail, data=data)
-            except Skip as why:
-                result = StepResult(name, "skipped", str(why))
-            except Exception as exc:  # noqa: BLE001 - a failed step is reported, not raised
-                tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                result = StepResult(name, "failed", tb)
-            result.seconds = time.perf_counter() - t0
-            if name == "environment" and result.status == "passed":
-                report.environment = result.data
-            report.steps.append(result)
-            if echo is not None:
-                echo(result)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    report.device = device_slug(ctx.gpu, report.environment.get("jetson") or {})
-    folder = Path(output) if output is not None else Path("benchmarks/results") / report.device
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "acceptance.json", json.dumps(report.to_dict(), indent=2) + "\n")
-    atomic_write_text(folder / "acceptance.md", report.to_markdown())
-    return report, folder
