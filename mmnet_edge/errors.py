@@ -72,12 +72,10 @@ class OutputError(MMNetEdgeError, OSError):
 
 
 #: the artefact layer's name for the same error
-ArtifactWriteError = OutputError
 
 
 __all__ = [
     "AlignmentError",
-    "ArtifactWriteError",
     "BackendExecutionError",
     "BackendUnavailableError",
     "CalibrationError",

@@ -5,7 +5,6 @@ and never torch.
 """
 
 from mmnet_edge.artifacts.files import (
-    ArtifactWriteError,
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
@@ -30,7 +29,6 @@ __all__ = [
     "FORMATS",
     "FORMATS_BY_NAME",
     "ArtifactFormat",
-    "ArtifactWriteError",
     "EngineManifest",
     "atomic_path",
     "atomic_write_bytes",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mmnet_edge.artifacts.formats import split_name
-from mmnet_edge.errors import ArtifactWriteError
+from mmnet_edge.errors import OutputError
 
 
 @contextlib.contextmanager
@@ -29,7 +29,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         )
         os.close(fd)
     except OSError as exc:
-        raise ArtifactWriteError(
+        raise OutputError(
             f"could not write {path}: {exc.strerror or exc}; choose a writable output directory"
         ) from exc
     tmp = Path(tmp_name)
@@ -43,7 +43,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ArtifactWriteError(
+        raise OutputError(
             f"could not write {path}: {exc.strerror or exc}; check free space and permissions"
         ) from exc
     except BaseException:
@@ -84,8 +84,8 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        raise ArtifactWriteError(
+        raise OutputError(
             f"cannot write {path}: {exc.strerror or exc}; choose a writable output path"
         ) from exc
     if path.is_dir():
-        raise ArtifactWriteError(f"cannot write {path}: it is a folder; give a file name")
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")

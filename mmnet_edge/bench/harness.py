@@ -212,7 +212,6 @@ def peak_rss_mb() -> float | None:
 
 
 # kept for callers of the earlier private name
-_rss_mb = peak_rss_mb
 
 
 def cuda_device_used_mb() -> float | None:

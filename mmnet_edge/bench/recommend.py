@@ -15,8 +15,6 @@ from typing import Any
 
 from mmnet_edge.compare import AGREEMENT_GATE
 
-DEFAULT_GATE = AGREEMENT_GATE
-
 
 def _label(r: dict[str, Any]) -> str:
     return r["backend"] + ("+graph" if r.get("cuda_graph") else "")
@@ -38,7 +36,7 @@ def model_identity_of(models: Sequence[Path]) -> dict[str, Any]:
 
 
 def recommend(
-    report: dict[str, Any], models: Sequence[Path], gate: float = DEFAULT_GATE
+    report: dict[str, Any], models: Sequence[Path], gate: float = AGREEMENT_GATE
 ) -> dict[str, Any] | None:
     """The recommendation record for a finished report (None when nothing was measured)."""
     from mmnet_edge.artifacts.gate_record import gate_failure

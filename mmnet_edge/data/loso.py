@@ -6,8 +6,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mmnet_edge.data.samples import Sample, natural_key
+from mmnet_edge.data.samples import Sample
 from mmnet_edge.errors import DatasetError
+from mmnet_edge.io import natural_sort_key
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,16 @@ class Fold:
 
     @property
     def test_subjects(self) -> list[str]:
-        return sorted({s.subject for s in self.test}, key=natural_key)
+        return sorted({s.subject for s in self.test}, key=natural_sort_key)
 
     @property
     def train_subjects(self) -> list[str]:
-        return sorted({s.subject for s in self.train}, key=natural_key)
+        return sorted({s.subject for s in self.train}, key=natural_sort_key)
 
 
 def loso_folds(samples: Sequence[Sample]) -> list[Fold]:
     """One fold per subject (natural order): that subject's samples are the test set."""
-    subjects = sorted({s.subject for s in samples}, key=natural_key)
+    subjects = sorted({s.subject for s in samples}, key=natural_sort_key)
     if len(subjects) < 2:
         raise DatasetError(
             f"LOSO needs at least 2 subjects, the dataset has {len(subjects)}; "
@@ -49,7 +50,7 @@ def holdout_split(samples: Sequence[Sample], test_fraction: float = 0.2, seed: i
     """Subject-disjoint split: a seeded random ``test_fraction`` of subjects (≥ 1) is test."""
     if not 0.0 < test_fraction < 1.0:
         raise DatasetError(f"holdout test fraction must be in (0, 1), got {test_fraction}")
-    subjects = sorted({s.subject for s in samples}, key=natural_key)
+    subjects = sorted({s.subject for s in samples}, key=natural_sort_key)
     if len(subjects) < 2:
         raise DatasetError(
             f"a subject-disjoint holdout needs at least 2 subjects, the dataset has {len(subjects)}"

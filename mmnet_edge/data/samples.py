@@ -128,7 +128,7 @@ class MEDataset:
     @property
     def subjects(self) -> list[str]:
         """Subjects in natural sort order."""
-        return sorted({s.subject for s in self.samples}, key=natural_key)
+        return sorted({s.subject for s in self.samples}, key=natural_sort_key)
 
     @property
     def labels(self) -> list[int]:
@@ -160,9 +160,4 @@ class MEDataset:
         }
 
 
-natural_key = natural_sort_key  # sort key putting ``sub2`` before ``sub10`` (kept name)
-
-
-Dataset = MEDataset  # alias
-
-__all__ = ["Dataset", "MEDataset", "Sample", "natural_key", "read_rgb"]
+__all__ = ["MEDataset", "Sample", "read_rgb"]

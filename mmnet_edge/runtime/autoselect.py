@@ -29,7 +29,6 @@ from mmnet_edge.artifacts.platform import cpu_model
 from mmnet_edge.compare import AGREEMENT_GATE
 from mmnet_edge.errors import InputError, MMNetEdgeError
 
-DEFAULT_GATE = AGREEMENT_GATE
 PathLike = str | os.PathLike[str]
 
 
@@ -163,7 +162,7 @@ def follow_recommendation(
             f"bench recommendation ({rec.get('date', '?')}, {there or 'this CPU'}): {backend} "
             f"{precision} {entry['p50_ms']:.2f} ms p50 at batch 1"
             + (f", {ratio:.2f}× ORT FP32 latency" if ratio else "")
-            + f", top-1 agreement {entry['agreement']:.3f} ≥ {rec.get('gate', DEFAULT_GATE)}"
+            + f", top-1 agreement {entry['agreement']:.3f} ≥ {rec.get('gate', AGREEMENT_GATE)}"
         )
         if skipped:
             why += " (not taken: " + "; ".join(skipped) + ")"
@@ -205,7 +204,7 @@ def probe(
     path: PathLike,
     iters: int = 5,
     pairs: int = 16,
-    gate: float = DEFAULT_GATE,
+    gate: float = AGREEMENT_GATE,
     threads: int | None = None,
 ) -> Choice:
     """Time every available CPU backend × precision for ``path``'s model (batch 1, ``iters``
