@@ -21,26 +21,16 @@ from safetensors.numpy import load_file
 
 from mmnet_edge.checkpoint import read_metadata
 from mmnet_edge.cli import cli
-from mmnet_edge.data.synthetic import SyntheticConfig
 from mmnet_edge.errors import BackendUnavailableError, ConfigError
-from mmnet_edge.train import TrainConfig, sweep, train
+from mmnet_edge.train import sweep, train
 from mmnet_edge.train.device import cpu_kind
 from mmnet_edge.train.driver import finish_run, plan_run, run_plans
 from mmnet_edge.train.executors import InProcessExecutor, fold_threads, make_executor
 from mmnet_edge.train.sweep import expand_grid, load_grid
+from tests.train_fixtures import TINY_RUN
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_SET = SyntheticConfig(subjects=3, samples_per_class=1, image_size=64, seed=0)
-BASE = TrainConfig(
-    model="tiny",
-    epochs=1,
-    batch_size=8,
-    synthetic=TINY_SET,
-    final_model=False,
-    progress=False,
-    threads=1,
-    device="cpu",
-)
+BASE = TINY_RUN
 
 
 @pytest.fixture(autouse=True)

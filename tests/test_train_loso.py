@@ -13,12 +13,11 @@ from click.testing import CliRunner
 from mmnet_edge.checkpoint import load_checkpoint
 from mmnet_edge.cli import cli
 from mmnet_edge.data import holdout_split, loso_folds
-from mmnet_edge.data.synthetic import SyntheticConfig, generate_synthetic
+from mmnet_edge.data.synthetic import generate_synthetic
 from mmnet_edge.errors import ConfigError, DatasetError
 from mmnet_edge.train import TrainConfig, train
 from mmnet_edge.train.device import select_device
-
-TINY_SET = SyntheticConfig(subjects=3, samples_per_class=1, image_size=64, seed=0)
+from tests.train_fixtures import TINY_SET, tiny_run
 
 
 @pytest.fixture(autouse=True)
@@ -81,19 +80,7 @@ def test_cli_train_writes_report_checkpoints_and_resumes(tmp_path: Path) -> None
 
 
 def test_holdout_python_api_without_final_model(tmp_path: Path) -> None:
-    result = train(
-        TrainConfig(
-            dataset="synthetic",
-            model="tiny",
-            protocol="holdout",
-            epochs=1,
-            batch_size=8,
-            synthetic=TINY_SET,
-            output=tmp_path,
-            final_model=False,
-            progress=False,
-        )
-    )
+    result = train(tiny_run(tmp_path, protocol="holdout", threads=None))
     assert result.model_path is None and not (tmp_path / "model.safetensors").exists()
     assert [f.name for f in result.folds] == ["holdout"]
     assert result.metrics.n == result.folds[0].n_test == 5  # one subject of 3
@@ -106,15 +93,10 @@ def test_normalisation_comes_from_the_config_and_is_recorded(tmp_path: Path) -> 
     from mmnet_edge.metadata import IMAGENET_MEAN, IMAGENET_STD
     from mmnet_edge.train import predict_samples
 
-    cfg = TrainConfig(
-        model="tiny",
+    cfg = tiny_run(
+        tmp_path / "a",
         protocol="holdout",
-        epochs=1,
-        batch_size=8,
-        synthetic=TINY_SET,
-        output=tmp_path / "a",
-        final_model=False,
-        progress=False,
+        threads=None,
         mean=(0.5, 0.5, 0.5),
         std=(0.25, 0.25, 0.25),
     )
@@ -150,16 +132,8 @@ def test_trains_from_casme2_layout_on_disk(tmp_path: Path) -> None:
 
     root = write_casme2_layout(TINY_SET, tmp_path / "casme2")
     result = train(
-        TrainConfig(
-            dataset="casme2",
-            root=root,
-            model="tiny",
-            epochs=1,
-            batch_size=8,
-            max_folds=1,
-            output=tmp_path / "out",
-            final_model=False,
-            progress=False,
+        tiny_run(
+            tmp_path / "out", dataset="casme2", root=root, synthetic=None, max_folds=1, threads=None
         )
     )
     assert [f.name for f in result.folds] == ["sub01"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,27 +14,14 @@ from click.testing import CliRunner
 from mmnet_edge.cli import cli
 from mmnet_edge.demo import DemoResult, DemoSettings, print_summary, run_demo
 from mmnet_edge.errors import OutputError
-from mmnet_edge.synth import SyntheticConfig
 from mmnet_edge.train import TrainConfig, train
 from tests.test_reference import random_reference_state_dict
-
-TINY_SET = SyntheticConfig(subjects=2, samples_per_class=1, image_size=64, seed=0)
+from tests.train_fixtures import TINY_SET, tiny_run
 
 
 def config(out: Path, **kw: object) -> TrainConfig:
-    base = dict(
-        dataset="synthetic",
-        model="tiny",
-        protocol="loso",
-        epochs=1,
-        batch_size=8,
-        synthetic=TINY_SET,
-        output=out,
-        final_model=False,
-        progress=False,
-        threads=1,
-    )
-    return TrainConfig(**{**base, **kw})  # type: ignore[arg-type]
+    """The shared tiny run with two subjects (two LOSO folds)."""
+    return tiny_run(out, synthetic=replace(TINY_SET, subjects=2), **kw)
 
 
 @pytest.fixture
