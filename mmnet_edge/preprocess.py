@@ -11,7 +11,7 @@ on OpenCV-order tensors). Pass ``channel_order=metadata.channel_order`` to :func
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -152,3 +152,31 @@ def check_finite_tensor(name: str, tensor: np.ndarray) -> None:
             f"{name} tensor contains NaN/Inf (pair(s) {bad[:5].tolist()}): the input, "
             "not the model, is broken — check the frames and the preprocessing that made it"
         )
+
+
+def pair_tensors(pairs: Sequence[Sequence[np.ndarray]], meta: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Onset and apex N×3×S×S tensors of ``(onset, apex, …)`` RGB uint8 pairs, preprocessed as
+    the runtime does for ``meta`` (a ModelMetadata: input size, mean/std, channel order)."""
+    onset, apex = (
+        to_tensor(
+            [p[j] for p in pairs],
+            meta.input_size,
+            meta.mean,
+            meta.std,
+            channel_order=meta.channel_order,
+        )
+        for j in (0, 1)
+    )
+    return onset, apex
+
+
+def heldout_batches(
+    meta: Any, n: int = 32, batch: int = 8, seed: int | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` held-out synthetic micro-motion pairs (faces never used for training,
+    :func:`mmnet_edge.synth.heldout_pairs`), preprocessed for ``meta``, in batches of ``batch``.
+    The inputs every export validation, the backend probe and the acceptance run compare on."""
+    from mmnet_edge.synth import heldout_pairs
+
+    pairs = heldout_pairs(n, meta.input_size, **({} if seed is None else {"seed": seed}))
+    return [pair_tensors(pairs[i : i + batch], meta) for i in range(0, len(pairs), batch)]

@@ -40,9 +40,9 @@ def exported(tiny_checkpoint, tmp_path_factory):
 @pytest.fixture(scope="module")
 def heldout(exported):
     from mmnet_edge.artifacts import read_metadata
-    from mmnet_edge.runtime.autoselect import heldout_tensors
+    from mmnet_edge.preprocess import heldout_batches
 
-    return heldout_tensors(read_metadata(exported), 24, batch=8)
+    return heldout_batches(read_metadata(exported), 24, batch=8)
 
 
 def _logits(backend, path, inputs, **opts):

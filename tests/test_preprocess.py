@@ -37,3 +37,21 @@ def test_bgr_is_the_rgb_tensor_with_channels_reversed() -> None:
 def test_unknown_channel_order_is_an_input_error() -> None:
     with pytest.raises(InputError, match="channel_order must be 'RGB' or 'BGR'"):
         to_tensor(np.zeros((4, 4, 3), np.uint8), 4, MEAN_RGB, STD_RGB, channel_order="GBR")
+
+
+def test_heldout_batches_follow_the_models_metadata():
+    """One helper feeds every export validation, the probe and the acceptance run: batches of
+    the asked size, the model's input size, and its channel order (a BGR model's channel 0
+    is the RGB tensor's channel 2)."""
+    from mmnet_edge.metadata import ModelMetadata
+    from mmnet_edge.model import create_config
+    from mmnet_edge.preprocess import heldout_batches
+
+    rgb = ModelMetadata(config=create_config("tiny"), mean=(0.0,) * 3, std=(1.0,) * 3)
+    bgr = ModelMetadata(
+        config=create_config("tiny"), mean=(0.0,) * 3, std=(1.0,) * 3, channel_order="BGR"
+    )
+    a, b = heldout_batches(rgb, n=10, batch=4), heldout_batches(bgr, n=10, batch=4)
+    assert [x[0].shape for x in a] == [(4, 3, 112, 112), (4, 3, 112, 112), (2, 3, 112, 112)]
+    np.testing.assert_array_equal(a[0][1][:, ::-1], b[0][1])
+    assert not np.array_equal(a[0][0], a[0][1])  # onset and apex differ (the motion)

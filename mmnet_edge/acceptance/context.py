@@ -56,10 +56,10 @@ class Context:
 
     def inputs(self, n: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
         from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
-        from mmnet_edge.export.precision import heldout_inputs
+        from mmnet_edge.preprocess import heldout_batches
 
         meta = read_onnx_metadata(self.need_onnx())
-        return heldout_inputs(meta.input_size, meta.mean, meta.std, n=n)
+        return heldout_batches(meta, n=n)
 
 
 Step = Callable[[Context], "str | tuple[str, dict[str, Any]]"]

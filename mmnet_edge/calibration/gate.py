@@ -153,7 +153,7 @@ def gate_set_data(meta: Any, sets: Sequence[HeldOutSet] = GATE_SETS) -> list[Lab
     """The gate sets preprocessed as the runtime would for ``meta`` (a ModelMetadata:
     input size, mean/std, channel order), labelled (UF1)."""
     from mmnet_edge.data.synthetic import SyntheticConfig, generate_synthetic
-    from mmnet_edge.preprocess import to_tensor
+    from mmnet_edge.preprocess import pair_tensors
 
     out = []
     for spec in sets:
@@ -162,17 +162,7 @@ def gate_set_data(meta: Any, sets: Sequence[HeldOutSet] = GATE_SETS) -> list[Lab
                 subjects=spec.subjects, samples_per_class=spec.per_class, seed=spec.seed
             )
         )
-        pairs = [s.load_pair() for s in ds.samples]
-        tensors = [
-            to_tensor(
-                [p[j] for p in pairs],
-                meta.input_size,
-                meta.mean,
-                meta.std,
-                channel_order=meta.channel_order,
-            )
-            for j in (0, 1)
-        ]
+        tensors = pair_tensors([s.load_pair() for s in ds.samples], meta)
         labels = np.array([s.label for s in ds.samples], dtype=np.int64)
         out.append(LabelledSet(spec, tensors[0], tensors[1], labels, tuple(ds.class_names)))
     return out

@@ -13,11 +13,11 @@ def validate_engine(
     engine: Path, reference_onnx: Path, min_agreement: float = AGREEMENT_GATE
 ) -> AgreementReport:
     """Compare an engine with ONNX Runtime (FP32, CPU) on held-out synthetic pairs."""
-    from mmnet_edge.export.precision import heldout_inputs
+    from mmnet_edge.preprocess import heldout_batches
     from mmnet_edge.runtime.loader import open_runner
 
     meta = read_onnx_metadata(reference_onnx)
-    inputs = heldout_inputs(meta.input_size, meta.mean, meta.std, channel_order=meta.channel_order)
+    inputs = heldout_batches(meta)
     with (
         open_runner(engine, backend="tensorrt") as trt_r,
         open_runner(reference_onnx, backend="onnxruntime", device="cpu") as ort_r,

@@ -27,13 +27,13 @@ from mmnet_edge.artifacts.onnx_graph import topological_sort
 from mmnet_edge.artifacts.onnx_props import write_onnx_metadata as write_metadata
 from mmnet_edge.compare import AGREEMENT_GATE, AgreementReport, compare, softmax
 from mmnet_edge.errors import ExportError, ValidationError
+from mmnet_edge.preprocess import heldout_batches
 
 __all__ = [
     "AgreementReport",
     "VariantResult",
     "compare_variants",
     "export_fp16",
-    "heldout_inputs",
     "softmax",
     "topological_sort",
 ]
@@ -45,35 +45,6 @@ class VariantResult:
     precision: str
     agreement: AgreementReport | None
     seconds: float
-
-
-def heldout_inputs(
-    input_size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    n: int = 32,
-    seed: int = 1234,
-    channel_order: str = "RGB",
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Held-out synthetic micro-motion pairs (subjects never used for training), batched by 8."""
-    from mmnet_edge.preprocess import to_tensor
-    from mmnet_edge.synth import heldout_pairs
-
-    pairs = heldout_pairs(n, input_size, seed=seed)
-    out = []
-    for i in range(0, len(pairs), 8):
-        chunk = pairs[i : i + 8]
-        out.append(
-            (
-                to_tensor(
-                    [p[0] for p in chunk], input_size, mean, std, channel_order=channel_order
-                ),
-                to_tensor(
-                    [p[1] for p in chunk], input_size, mean, std, channel_order=channel_order
-                ),
-            )
-        )
-    return out
 
 
 def compare_variants(
@@ -127,9 +98,7 @@ def export_fp16(
             report = compare_variants(
                 onnx_fp32,
                 tmp,
-                heldout_inputs(
-                    meta.input_size, meta.mean, meta.std, channel_order=meta.channel_order
-                ),
+                heldout_batches(meta),
             )
             if report.top1_agreement < min_agreement or report.max_prob_error > max_prob_error:
                 raise ValidationError(

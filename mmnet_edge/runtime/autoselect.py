@@ -176,30 +176,6 @@ def follow_recommendation(
     )
 
 
-def heldout_tensors(meta: Any, n: int = 16, batch: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Held-out synthetic onset/apex pairs, preprocessed with the model's metadata."""
-    from mmnet_edge.preprocess import to_tensor
-    from mmnet_edge.synth import heldout_pairs
-
-    pairs = heldout_pairs(n, meta.input_size)
-    out = []
-    for i in range(0, len(pairs), batch):
-        chunk = pairs[i : i + batch]
-        out.append(
-            tuple(
-                to_tensor(
-                    [p[j] for p in chunk],
-                    meta.input_size,
-                    meta.mean,
-                    meta.std,
-                    channel_order=meta.channel_order,
-                )
-                for j in (0, 1)
-            )
-        )
-    return out  # type: ignore[return-value]
-
-
 def probe(
     path: PathLike,
     iters: int = 5,
@@ -213,6 +189,7 @@ def probe(
     from mmnet_edge.artifacts.formats import CONTAINER_BACKENDS, container_of
     from mmnet_edge.artifacts.gate_record import gate_failure
     from mmnet_edge.compare import collect_logits, compare_logits
+    from mmnet_edge.preprocess import heldout_batches
     from mmnet_edge.runtime.backends import onnx_variant_path, runner_class
 
     path = Path(path)
@@ -256,7 +233,7 @@ def probe(
         try:
             with cls(target, device="cpu", precision=precision, **opts) as runner:
                 if inputs is None:
-                    inputs = heldout_tensors(runner.metadata, pairs)
+                    inputs = heldout_batches(runner.metadata, pairs)
                 logits = collect_logits(runner, inputs)
                 on, ap = inputs[0][0][:1], inputs[0][1][:1]
                 runner.run(on, ap)  # warm-up
