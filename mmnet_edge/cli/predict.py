@@ -7,18 +7,13 @@ from pathlib import Path
 
 import click
 
-from mmnet_edge.runtime.backends import BACKEND_ALIASES
+from mmnet_edge.cli.options import runtime_options
 
 
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--backend",
-    type=click.Choice(["auto", *BACKEND_ALIASES]),
-    default="auto",
-    show_default=True,
-)
+@runtime_options
 @click.option(
     "--recommendation",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -26,10 +21,6 @@ from mmnet_edge.runtime.backends import BACKEND_ALIASES
     help="With --backend auto: follow a `mmnet-edge bench --json` result for this model.",
 )
 @click.option("--probe", is_flag=True, help="With --backend auto: time the CPU candidates first.")
-@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None)
-@click.option("--detector", default=None, help="YuNet model (else $MMNET_EDGE_FACE_DETECTOR).")
-@click.option("--no-align", is_flag=True, help="Inputs are already aligned face crops.")
 @click.option(
     "--onset-index",
     type=click.IntRange(min=0),
@@ -41,11 +32,7 @@ from mmnet_edge.runtime.backends import BACKEND_ALIASES
 def predict(
     model,
     inputs,
-    backend,
-    device,
-    precision,
-    detector,
-    no_align,
+    runtime,
     onset_index,  # noqa: ANN001
     as_json,
     recommendation,
@@ -59,11 +46,7 @@ def predict(
 
     with Runtime(
         model,
-        backend=backend,
-        device=device,
-        precision=precision,
-        align=not no_align,
-        detector=detector,
+        **runtime,
         **({"recommendation": recommendation} if recommendation else {}),
         **({"probe": True} if probe else {}),
     ) as rt:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from mmnet_edge.runtime.backends import BACKEND_ALIASES
+from mmnet_edge.cli.options import runtime_options
 
 #: frame rate written when a camera does not report a usable one
 DEFAULT_FPS = 25.0
@@ -77,11 +77,7 @@ def _stop_on_sigterm() -> Callable[[], None]:
     default=None,
     help="Write the annotated video here (.mp4: box, landmarks, label).",
 )
-@click.option("--backend", type=click.Choice(["auto", *BACKEND_ALIASES]), default="auto")
-@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: best available).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None)
-@click.option("--detector", default=None, help="YuNet model path (default: fetched, pinned).")
-@click.option("--no-align", is_flag=True, help="Frames are already aligned face crops.")
+@runtime_options
 @click.option("--window", type=int, default=60, show_default=True, help="Frames per event.")
 @click.option(
     "--threshold", type=float, default=3.0, show_default=True, help="Motion that starts an event."
@@ -98,11 +94,7 @@ def watch(
     video: str | None,
     camera: int | None,
     save: Path | None,
-    backend: str,
-    device: str | None,
-    precision: str | None,
-    detector: str | None,
-    no_align: bool,
+    runtime: dict[str, Any],
     window: int,
     threshold: float,
     max_frames: int | None,
@@ -134,14 +126,7 @@ def watch(
     t0 = time.perf_counter()
     interrupted = lost = False
     try:
-        with Runtime(
-            model,
-            backend=backend,
-            device=device,
-            precision=precision,
-            align=not no_align,
-            detector=detector,
-        ) as rt:
+        with Runtime(model, **runtime) as rt:
             stream = rt.stream(window=window, threshold=threshold)
             status(f"watching {name} with {rt.backend} ({rt.runner.precision}); Ctrl-C stops")
             label, no_face = None, False
