@@ -47,7 +47,28 @@ def save_checkpoint(model: MMNet, metadata: ModelMetadata, path: PathLike) -> Pa
             save_file(tensors, str(tmp), metadata=header)
         except SafetensorError as exc:  # its I/O errors are not OSError: make them one
             raise OSError(f"safetensors: {exc}") from exc
+        canonical_header(tmp)
     return path
+
+
+def canonical_header(path: PathLike) -> None:
+    """Rewrite a safetensors file's JSON header with sorted keys, in place.
+
+    safetensors writes its ``__metadata__`` map in hash order, which changes from process to
+    process: the same weights and metadata gave files with different SHA-256s (and the bench
+    cache, keyed by file hashes, treated them as different models). The sorted header has the
+    same content and length; it is padded with spaces as safetensors pads it.
+    """
+    with open(path, "r+b") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        raw = fh.read(size)
+        header = json.loads(raw)
+        text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = text.encode("utf-8")
+        if len(data) > size:  # cannot happen for one content; never grow the header
+            return
+        fh.seek(8)
+        fh.write(data + b" " * (size - len(data)))
 
 
 def read_metadata(path: PathLike) -> ModelMetadata:

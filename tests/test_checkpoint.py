@@ -151,3 +151,26 @@ def test_atomic_save_leaves_no_temp_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.safetensors"]
     shutil.copy(out, tmp_path / "y.safetensors")
     assert load_checkpoint(tmp_path / "y.safetensors").sha256 == load_checkpoint(out).sha256
+
+
+def test_same_weights_and_metadata_give_the_same_file(tiny_checkpoint, tmp_path):
+    """safetensors writes its metadata map in hash order; the header is sorted after writing,
+    so a checkpoint's SHA-256 (the bench cache's key) depends on its content only. Eight
+    fresh interpreters: hash order changes between processes."""
+    import hashlib
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mmnet_edge.checkpoint import load_checkpoint, save_checkpoint\n"
+        "ck = load_checkpoint(sys.argv[1])\n"
+        "save_checkpoint(ck.model, ck.metadata, sys.argv[2])\n"
+    )
+    digests = set()
+    for i in range(8):
+        out = tmp_path / f"{i}.safetensors"
+        subprocess.run([sys.executable, "-c", code, str(tiny_checkpoint), str(out)], check=True)
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+        assert load_checkpoint(out).metadata == load_checkpoint(tiny_checkpoint).metadata
+    assert len(digests) == 1
