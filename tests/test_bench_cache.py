@@ -114,11 +114,16 @@ def test_checkpoint_alone_benchmarks_every_backend_and_reuses_the_cache(tiny_che
 
 
 def test_cache_location_and_when_it_applies(tiny_checkpoint, tmp_path, monkeypatch):
-    monkeypatch.setenv("MMNET_EDGE_CACHE", str(tmp_path / "env"))
+    monkeypatch.setenv("MMNET_EDGE_CACHE_DIR", str(tmp_path / "env"))
     assert bench_cache.cache_root() == tmp_path / "env" / "bench"
+    # one root for every cache: the fetched face detector sits beside the bench exports
+    from mmnet_edge.align.model_fetch import model_cache_dir
+
+    assert model_cache_dir() == tmp_path / "env" / "models"
     assert bench_cache.cache_root(tmp_path / "x") == tmp_path / "x"
-    monkeypatch.delenv("MMNET_EDGE_CACHE")
-    assert bench_cache.cache_root() == Path.home() / ".cache" / "mmnet-edge" / "bench"
+    monkeypatch.delenv("MMNET_EDGE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert bench_cache.cache_root() == tmp_path / "xdg" / "mmnet-edge" / "bench"
     called = []
     monkeypatch.setattr(bench_cache, "_export", lambda *a, **k: called.append(a) or [])
     # torch only: nothing to export

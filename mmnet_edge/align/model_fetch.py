@@ -24,11 +24,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmnet_edge.cache_dir import CACHE_VAR
+from mmnet_edge.cache_dir import cache_dir as cache_root
 from mmnet_edge.errors import DetectorUnavailableError
 
 MIRROR_VAR = "MMNET_EDGE_MODEL_MIRROR"
 OFFLINE_VAR = "MMNET_EDGE_OFFLINE"
-CACHE_VAR = "MMNET_EDGE_CACHE_DIR"
 #: seconds a process waits for another one fetching the same file
 LOCK_TIMEOUT_S = 600
 
@@ -64,12 +65,7 @@ YUNET = PinnedModel(
 def model_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where fetched models live: ``<cache_dir or $MMNET_EDGE_CACHE_DIR or the user cache
     directory (honours XDG_CACHE_HOME)>/models``."""
-    root = cache_dir or os.environ.get(CACHE_VAR, "").strip()
-    if root:
-        return Path(root).expanduser() / "models"
-    import platformdirs
-
-    return platformdirs.user_cache_path("mmnet-edge", appauthor=False) / "models"
+    return cache_root("models", cache_dir)
 
 
 def offline() -> bool:

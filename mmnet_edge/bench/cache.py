@@ -4,9 +4,10 @@ When a checkpoint is benchmarked without an ONNX file, :func:`prepare_models` ex
 FP32 ONNX model and (for INT8) both Q/DQ variants with :func:`mmnet_edge.export.export_model`
 into ``<cache>/<first 16 hex of the checkpoint's SHA-256>/`` and says so; a later call
 with the same checkpoint and calibration reuses them (``cache.json`` records what was
-built from what). The cache root is ``--cache-dir``, else ``$MMNET_EDGE_CACHE/bench``, else
-``~/.cache/mmnet-edge/bench``. Without ``calib`` the INT8 files are calibrated on the
-built-in synthetic set — fine for latency, and the agreement column shows what it costs.
+built from what). The cache root is ``--cache-dir``, else ``<mmnet-edge cache>/bench``
+(``$MMNET_EDGE_CACHE_DIR``, else the user cache directory: :mod:`mmnet_edge.cache_dir`).
+Without ``calib`` the INT8 files are calibrated on the built-in synthetic set — fine for
+latency, and the agreement column shows what it costs.
 The default method is ``minmax``: percentile calibration of the paper model on the 200-pair
 synthetic set held > 22 GB (ONNX Runtime keeps every activation for the histograms) and
 was killed by the OOM killer on a 23 GB machine.
@@ -53,11 +54,10 @@ class CacheResult:
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """``cache_dir``, else ``$MMNET_EDGE_CACHE/bench``, else ``~/.cache/mmnet-edge/bench``."""
-    if cache_dir:
-        return Path(cache_dir)
-    env = os.environ.get("MMNET_EDGE_CACHE")
-    return Path(env) / "bench" if env else Path.home() / ".cache" / "mmnet-edge" / "bench"
+    """``cache_dir``, else ``<$MMNET_EDGE_CACHE_DIR or the user cache directory>/bench``."""
+    from mmnet_edge.cache_dir import cache_dir as shared_cache_dir
+
+    return Path(cache_dir) if cache_dir else shared_cache_dir("bench")
 
 
 def _manifest(directory: Path) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def _batches(value: str) -> list[int]:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where a lone checkpoint's ONNX/INT8 exports are cached "
-    "[default: $MMNET_EDGE_CACHE/bench or ~/.cache/mmnet-edge/bench].",
+    "[default: $MMNET_EDGE_CACHE_DIR/bench, else ~/.cache/mmnet-edge/bench].",
 )
 @click.option(
     "--calib",
