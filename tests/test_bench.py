@@ -147,7 +147,7 @@ def test_interrupt_writes_partial_results(onnx_model):
     [
         (["--backend", ""], "no backends given"),
         (["--backend", "ort,onnxruntime"], "backends named more than once: onnxruntime"),
-        (["--backend", "ort,tensorflow"], "unknown backend 'tensorflow'"),
+        (["--backend", "ort,tensorflow"], "unknown backend 'tensorflow'; choose torch"),
         (["--precision", "fp32,int8,fp32"], "precisions named more than once: fp32"),
         (["--precision", "fp64"], "unknown precisions fp64"),
         (["--batch", "0"], "batch sizes must be ≥ 1, got 0"),

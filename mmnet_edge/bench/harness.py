@@ -97,7 +97,7 @@ def check_matrix(
     from mmnet_edge.bench.guards import unique_list
     from mmnet_edge.runtime.backends import canonical_backend
 
-    names = [canonical_backend(b) for b in backends]
+    names = [canonical_backend(b, auto=False) for b in backends]
     unique_list("backends", names)
     unique_list("precisions", list(precisions), RUN_PRECISIONS)
     for b in batches:

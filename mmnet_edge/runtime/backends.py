@@ -65,11 +65,13 @@ def runner_class(backend: str) -> type[BaseRunner]:
     return getattr(importlib.import_module(module), cls)
 
 
-def canonical_backend(name: str) -> str:
-    """``ort``/``trt``/``pytorch``/``ov`` → ``onnxruntime``/``tensorrt``/``torch``/``openvino``."""
+def canonical_backend(name: str, auto: bool = True) -> str:
+    """``ort``/``trt``/``pytorch``/``ov`` → ``onnxruntime``/``tensorrt``/``torch``/``openvino``.
+    ``auto``: whether the caller also takes ``auto`` (the error lists it only then)."""
     key = str(name).strip().lower()
     if key not in BACKEND_ALIASES or BACKEND_ALIASES[key] not in BACKENDS:
-        raise InputError(f"unknown backend {name!r}; choose auto, {', '.join(BACKENDS)}")
+        choices = ", ".join((("auto",) if auto else ()) + BACKENDS)
+        raise InputError(f"unknown backend {name!r}; choose {choices}")
     return BACKEND_ALIASES[key]
 
 
