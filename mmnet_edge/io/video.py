@@ -111,9 +111,16 @@ def open_capture(
         cap = cv2.VideoCapture(str(video))
         if not cap.isOpened():
             cap.release()
+            if "://" in str(video):
+                raise InputError(
+                    f"{video}: cannot open the stream: check the URL, that the server is up and "
+                    "reachable from here, and that OpenCV's FFmpeg build supports the protocol"
+                )
+            if not Path(video).exists():
+                raise InputError(f"{video}: no such video file")
             raise InputError(f"{video}: cannot open video (unknown codec or corrupt file)")
         fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
-        return cap, fps, Path(video).name
+        return cap, fps, Path(str(video)).name
     cap = cv2.VideoCapture(int(camera))  # type: ignore[arg-type]
     if not cap.isOpened():
         cap.release()
