@@ -77,6 +77,13 @@ def test_cli_train_writes_report_checkpoints_and_resumes(tmp_path: Path) -> None
     assert all(f["resumed"] for f in report2["folds"])
     assert report2["confusion_matrix"] == report["confusion_matrix"]
     assert (out / "folds" / "sub01.safetensors").stat().st_mtime_ns == mtime
+    # another thread count trains other weights: its folds are not reused
+    other = 1 if report["folds"][0]["threads"] != 1 else 2
+    res3 = CliRunner().invoke(cli, [*args, "--threads", str(other)], catch_exceptions=False)
+    assert res3.exit_code == 0
+    report3 = json.loads((out / "report.json").read_text())
+    assert not any(f["resumed"] for f in report3["folds"])
+    assert {f["threads"] for f in report3["folds"]} == {other}
 
 
 def test_holdout_python_api_without_final_model(tmp_path: Path) -> None:

@@ -80,6 +80,9 @@ def _fingerprint(cfg: TrainConfig, recipe: Recipe, mcfg: MMNetConfig, ds: MEData
         "samples": [s.key for s in ds],
         "labels": ds.labels,
         "best_epoch": cfg.report_best_epoch,
+        # another thread count gives other (equally valid) weights: a fold trained with it
+        # is not this run's fold
+        "threads": fold_threads(cfg),
     }
     if tuple(cfg.mean) != IMAGENET_MEAN or tuple(cfg.std) != IMAGENET_STD:
         facts["normalisation"] = [list(cfg.mean), list(cfg.std)]  # default: as before
