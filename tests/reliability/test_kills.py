@@ -34,7 +34,7 @@ if kind == "export":
     from mmnet_edge.export.onnx import export_onnx
     export_onnx(src, out + "/model.onnx")
 elif kind == "calibrate":
-    from mmnet_edge.calibration.dataset import build_set
+    from mmnet_edge.calibration.sources import build_set
     build_set("synthetic", out + "/calib.npz", input_size=112, subjects=3, per_class=6)
 elif kind == "align":
     from mmnet_edge.align.detector import CallerSuppliedDetector
