@@ -220,10 +220,7 @@ def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
         "fp16": ["onnx-fp16"],
         "int8": list(int8_formats("onnxruntime" if target == "cpu" else "gpu")),
     }[precision]
-    out = [variant_path(p, n) for n in names]
-    if precision == "fp32":
-        out.append(p.with_name(f"{base_stem(p)}.fp32.onnx"))
-    return out
+    return [variant_path(p, n) for n in names]
 
 
 def resolve_onnx_variant(path: PathLike, precision: str, target: str = "cpu") -> Path:
