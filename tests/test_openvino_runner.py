@@ -135,11 +135,11 @@ def test_each_cpu_backend_loads_its_int8_file(exported, tmp_path):
         assert ov.metadata.extra["int8_target"] == "openvino"
     with open_runner(exported, backend="onnxruntime", precision="int8") as ort:
         assert ort.path.name == "model.int8-cpu.onnx"  # U8S8: ONNX Runtime's fast path
-    # a model exported before 0.4 (no OpenVINO file): OpenVINO takes the CPU target's
+    # no OpenVINO file: OpenVINO does not run another target's file, it says how to make its own
     for name in ("model.onnx", "model.int8-cpu.onnx", "model.int8.onnx"):
         shutil.copy(exported.with_name(name), tmp_path / name)
-    with open_runner(tmp_path / "model.onnx", backend="openvino", precision="int8") as ov:
-        assert ov.path.name == "model.int8-cpu.onnx"
+    with pytest.raises(InputError, match="int8-openvino.onnx.*--int8"):
+        open_runner(tmp_path / "model.onnx", backend="openvino", precision="int8")
 
 
 def test_refusals(exported, tmp_path):

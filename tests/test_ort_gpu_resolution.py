@@ -13,6 +13,8 @@ from pathlib import Path
 import onnxruntime
 import pytest
 
+from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
 from mmnet_edge.errors import BackendUnavailableError
 from mmnet_edge.runtime.loader import open_runner
 from mmnet_edge.runtime.ort_runner import providers_for, tensorrt_provider_options
@@ -44,8 +46,11 @@ def test_providers_for_a_cuda_device_carry_its_index_and_options(tmp_path):
 @pytest.fixture
 def onnx_variants(tmp_path) -> Path:
     base = write_tiny_onnx(tmp_path / "model.onnx")
-    shutil.copy(base, tmp_path / "model.int8.onnx")  # TensorRT target (S8S8)
-    shutil.copy(base, tmp_path / "model.int8-cpu.onnx")  # CPU target (U8S8)
+    for name, target in (("model.int8.onnx", "tensorrt"), ("model.int8-cpu.onnx", "cpu")):
+        shutil.copy(base, tmp_path / name)  # stands in for the target's Q/DQ file
+        meta = read_onnx_metadata(tmp_path / name)
+        meta.extra = {**meta.extra, "int8_target": target}  # as the quantizer records it
+        write_onnx_metadata(tmp_path / name, meta)
     return base
 
 

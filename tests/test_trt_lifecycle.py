@@ -26,6 +26,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from mmnet_edge.artifacts.manifests import read_engine_manifest
+from mmnet_edge.artifacts.metadata_io import read_onnx_metadata
+from mmnet_edge.artifacts.onnx_props import write_onnx_metadata
 from mmnet_edge.artifacts.platform import check_engine_compatibility, gpu_facts
 from mmnet_edge.calibration.dataset import CalibrationSet
 from mmnet_edge.calibration.legacy import free_calibrator, make_entropy_calibrator
@@ -63,6 +65,9 @@ def onnx_files(tmp_path_factory) -> Path:
     write_tiny_onnx(d / "model.onnx")
     write_tiny_onnx(d / "model.fp16.onnx", fp16=True)
     shutil.copy(d / "model.onnx", d / "model.int8.onnx")  # the Q/DQ file's I/O is FP32
+    meta = read_onnx_metadata(d / "model.int8.onnx")  # recorded as the quantizer does
+    meta.extra = {**meta.extra, "int8_target": "tensorrt"}
+    write_onnx_metadata(d / "model.int8.onnx", meta)
     return d / "model.onnx"
 
 

@@ -115,7 +115,7 @@ INT8_TARGETS_BY_NAME = {t.name: t for t in INT8_TARGETS}
 #: "Which INT8 file each CPU backend loads"); on a GPU only the TensorRT target
 INT8_PREFERENCE: dict[str, tuple[str, ...]] = {
     "onnxruntime": ("cpu", "tensorrt"),
-    "openvino": ("openvino", "cpu", "tensorrt"),
+    "openvino": ("openvino",),
     "gpu": ("tensorrt",),
 }
 

@@ -92,10 +92,15 @@ def onnx_variant_path(
     if precision == "int8" and target == "cpu" and backend is not None:
         order = getattr(runner_class(backend), "int8_formats", None)
         if order:
-            for name in order:
-                cand = variant_path(path, name)
+            cands = [variant_path(path, name) for name in order]
+            for cand in cands:
                 if cand.is_file():
                     return cand
+            raise InputError(
+                f"no INT8 file {backend} loads next to {Path(path).name} (looked for "
+                f"{', '.join(c.name for c in cands)}); create it with "
+                f"`mmnet-edge export {Path(path).name} --format onnx --int8`"
+            )
     return resolve_onnx_variant(path, precision, target)
 
 

@@ -174,10 +174,18 @@ def check_graph_against_metadata(
 def check_int8_target(path: Path, meta: ModelMetadata) -> None:
     """An INT8 file named for one target must have been quantized for it (a CPU-target file
     renamed to ``.int8.onnx`` would reach TensorRT with uint8 activations, and the reverse
-    runs a CPU backend on the slow layout)."""
+    runs a CPU backend on the slow layout). Every INT8 file mmnet-edge writes records its
+    target; one without the record was not made by its quantizer and is refused."""
     fmt = format_of(path)
+    if fmt.precision != "int8":
+        return
     recorded = meta.extra.get("int8_target")
-    if fmt.precision != "int8" or not recorded or recorded == fmt.target:
+    if not recorded:
+        raise CheckpointError(
+            f"{path.name} records no INT8 target (mmnet-edge's quantizer always does): "
+            "re-export it from the FP32 model with `mmnet-edge export MODEL.onnx --int8`"
+        )
+    if recorded == fmt.target:
         return
     right = INT8_TARGETS_BY_NAME.get(str(recorded))
     rename = f" or rename it to {right.path_for(path).name}" if right else ""

@@ -90,14 +90,14 @@ def test_an_int8_sibling_picked_by_precision_is_checked_too(tiny_onnx, tmp_path)
         Runtime(fp32, backend="onnxruntime", device="cpu", precision="int8", align=False)
 
 
-def test_an_int8_file_without_a_target_record_still_loads(tiny_onnx, tmp_path):
-    """Files exported before the INT8 target was recorded carry no ``int8_target``: they
-    keep loading under their name."""
+def test_an_int8_file_without_a_target_record_is_refused(tiny_onnx, tmp_path):
+    """mmnet-edge's quantizer records every INT8 file's target; a file without the record
+    (not made by it) is refused with how to re-export, not guessed from its name."""
     from mmnet_edge import Runtime
 
-    old = _int8_named(tiny_onnx, tmp_path / "model.int8-cpu.onnx", None)
-    with Runtime(old, backend="onnxruntime", device="cpu", align=False) as rt:
-        assert rt.metadata.config.num_classes == 5
+    unknown = _int8_named(tiny_onnx, tmp_path / "model.int8-cpu.onnx", None)
+    with pytest.raises(CheckpointError, match="records no INT8 target.*export MODEL.onnx --int8"):
+        Runtime(unknown, backend="onnxruntime", device="cpu", align=False)
     right = _int8_named(tiny_onnx, tmp_path / "model.int8.onnx", "tensorrt")
     with Runtime(right, backend="onnxruntime", device="cpu", align=False) as rt:
         assert rt.metadata.extra["int8_target"] == "tensorrt"
