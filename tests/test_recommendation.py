@@ -97,7 +97,8 @@ def test_recommendation_is_fastest_case_passing_the_gate(exported):
     ]
     assert [(e["backend"], e["agreement"]) for e in rec["rejected"]] == [("openvino", 0.90)]
     assert rec["line"] == (
-        "recommended: onnxruntime int8 (4.00 ms, 0.40× vs ORT FP32, agreement 0.990 ≥ 0.97)"
+        "recommended: onnxruntime int8 (4.00 ms, 0.40× vs ORT FP32, agreement 0.990 ≥ 0.97); "
+        "faster openvino int8 (3.00 ms) agrees 0.900 < 0.97"
     )
     assert rec["model_identity"]["onnx_sha256"] and rec["model_identity"]["checkpoint_sha256"]
     # a lower gate lets the faster OpenVINO INT8 case win
@@ -196,6 +197,10 @@ def test_a_file_that_failed_the_export_gate_is_not_recommended(exported, tmp_pat
     assert (rec["backend"], rec["precision"]) == ("openvino", "fp32")
     (rejected,) = rec["rejected"]
     assert rejected["precision"] == "int8" and "gate-b" in rejected["export_gate"]
+    # the summary line says why the faster INT8 case was passed over
+    assert rec["line"].endswith(
+        "faster onnxruntime int8 (4.00 ms) failed the INT8 gate at export (gate-b: 0.950 < 0.97)"
+    )
     choice = autoselect.probe(onnx, iters=1, pairs=8, gate=0.0)
     fact = next(
         f for f in choice.facts if (f["backend"], f["precision"]) == ("onnxruntime", "int8")

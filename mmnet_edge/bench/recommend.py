@@ -9,6 +9,7 @@ The record is self-contained (model identity, CPU, ranking with each file's SHA-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,24 @@ def recommendation_line(rec: dict[str, Any] | None) -> str:
     name = _label(rec) + (f" on {rec['device']}" if rec["device"] != "cpu" else "")
     ratio = rec.get("latency_vs_ort_fp32")
     ratio_txt = f", {ratio:.2f}× vs ORT FP32" if ratio is not None else ""
-    return (
+    line = (
         f"recommended: {name} {rec['precision']} ({rec['p50_ms']:.2f} ms{ratio_txt}, "
         f"agreement {rec['agreement']:.3f} ≥ {rec['gate']:g})"
     )
+    faster = [e for e in rec.get("rejected", []) if e["p50_ms"] < rec["p50_ms"]]
+    if faster:  # say why the fastest case was passed over (the reader sees its latency)
+        e = min(faster, key=lambda e: e["p50_ms"])
+        line += (
+            f"; faster {_label(e)} {e['precision']} ({e['p50_ms']:.2f} ms) {_why_rejected(e, rec)}"
+        )
+    return line
+
+
+def _why_rejected(entry: dict[str, Any], rec: dict[str, Any]) -> str:
+    """Why a measured case was not recommended, in a few words."""
+    if entry.get("export_gate"):
+        worst = re.search(r"\(worst set ([^)]*)\)", entry["export_gate"])
+        return "failed the INT8 gate at export" + (f" ({worst.group(1)})" if worst else "")
+    if entry.get("agreement") is None:
+        return "has no measured agreement"
+    return f"agrees {entry['agreement']:.3f} < {rec['gate']:g}"
