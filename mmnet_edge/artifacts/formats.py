@@ -13,6 +13,7 @@ precision tag before the suffix, derived from the FP32 file's stem::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,11 +206,14 @@ def engine_path(path: PathLike, precision: str) -> Path:
     return variant_path(path, f"engine-{precision}")
 
 
-def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
+def onnx_candidates(
+    path: PathLike, precision: str, target: str, int8_order: Sequence[str] | None = None
+) -> list[Path]:
     """ONNX files that can serve ``precision`` on ``target`` (``cpu``/``gpu``), best first.
 
-    INT8 on a CPU prefers the CPU-target (U8S8) model; the TensorRT-target (S8S8) model is
-    the fallback. On a GPU (ONNX Runtime CUDA / TensorRT providers) only the TensorRT target.
+    INT8 on a CPU: ``int8_order`` (a backend's ``int8_formats``), else ONNX Runtime's order —
+    the CPU-target (U8S8) model, then the TensorRT-target (S8S8) one. On a GPU (ONNX Runtime
+    CUDA / TensorRT providers) only the TensorRT target.
     """
     if precision not in RUN_PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; use {', '.join(RUN_PRECISIONS)}")
@@ -218,14 +222,20 @@ def onnx_candidates(path: PathLike, precision: str, target: str) -> list[Path]:
     names = {
         "fp32": ["onnx"],
         "fp16": ["onnx-fp16"],
-        "int8": list(int8_formats("onnxruntime" if target == "cpu" else "gpu")),
+        "int8": list(
+            int8_order
+            if int8_order and target == "cpu"
+            else int8_formats("onnxruntime" if target == "cpu" else "gpu")
+        ),
     }[precision]
     return [variant_path(p, n) for n in names]
 
 
-def resolve_onnx_variant(path: PathLike, precision: str, target: str = "cpu") -> Path:
+def resolve_onnx_variant(
+    path: PathLike, precision: str, target: str = "cpu", int8_order: Sequence[str] | None = None
+) -> Path:
     """The existing sibling ONNX file for ``precision``; InputError saying how to make it."""
-    cands = onnx_candidates(path, precision, target)
+    cands = onnx_candidates(path, precision, target, int8_order)
     for cand in cands:
         if cand.is_file():
             return cand

@@ -20,7 +20,6 @@ from mmnet_edge.artifacts.formats import (
     CONTAINER_BACKENDS,
     container_of,
     resolve_onnx_variant,
-    variant_path,
 )
 from mmnet_edge.errors import InputError
 from mmnet_edge.runtime.runner import BaseRunner, normalize_device
@@ -89,19 +88,8 @@ def onnx_variant_path(
     """The sibling ONNX file for ``precision`` on ``device`` (see ``resolve_onnx_variant``);
     for INT8 on a CPU, in the order ``backend``'s runner prefers (``int8_formats``)."""
     target = "cpu" if normalize_device(device) in (None, "cpu") else "gpu"
-    if precision == "int8" and target == "cpu" and backend is not None:
-        order = getattr(runner_class(backend), "int8_formats", None)
-        if order:
-            cands = [variant_path(path, name) for name in order]
-            for cand in cands:
-                if cand.is_file():
-                    return cand
-            raise InputError(
-                f"no INT8 file {backend} loads next to {Path(path).name} (looked for "
-                f"{', '.join(c.name for c in cands)}); create it with "
-                f"`mmnet-edge export {Path(path).name} --format onnx --int8`"
-            )
-    return resolve_onnx_variant(path, precision, target)
+    order = getattr(runner_class(backend), "int8_formats", None) if backend else None
+    return resolve_onnx_variant(path, precision, target, order)
 
 
 def available_backends() -> dict[str, str]:
